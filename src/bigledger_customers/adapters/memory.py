@@ -1,0 +1,337 @@
+"""Dict-backed repositories: the reference implementation every other adapter is compared with.
+
+A unit of work holds the store's lock from start to end, so units of work run one at a time (no
+lost update is possible); every write is journaled and undone on rollback. State lives in one
+:class:`MemoryStore`, so two books built on two stores never share anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+
+from bigledger_customers.domain.customer import Customer
+from bigledger_customers.domain.records import AuditEntry, Event, Interaction
+from bigledger_customers.domain.reference import CustomFieldDefinition, NumberingScheme, ReferenceEntry
+from bigledger_customers.domain.search import (
+    CustomerQuery,
+    Page,
+    SortKey,
+    decode_cursor,
+    encode_cursor,
+    matches_text,
+    name_key,
+    search_text,
+)
+from bigledger_customers.domain.validation import code_key
+from bigledger_customers.errors import ConcurrencyError, Conflict
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+_MISSING: Any = object()
+
+
+class MemoryStore:
+    """All the state of one in-memory book."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.customers: dict[str, Customer] = {}
+        self.by_code: dict[str, str] = {}
+        self.search_text: dict[str, str] = {}
+        self.children: dict[str, set[str]] = {}
+        self.reference: dict[tuple[str, str], ReferenceEntry] = {}
+        self.fields: dict[str, CustomFieldDefinition] = {}
+        self.numbering: dict[str, NumberingScheme] = {}
+        self.sequences: dict[str, int] = {}
+        self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
+        self.events: list[Event] = []
+        self.interactions: dict[str, list[Interaction]] = {}
+        #: Probes a later module registers to say a customer has financial records.
+        self.financial_probes: list[Callable[[str], bool]] = []
+
+    def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:
+        """A new unit of work on this store (``write`` is accepted for the port; all are serial)."""
+        return MemoryUnitOfWork(self)
+
+
+class _Journal:
+    """Undo log of one unit of work."""
+
+    def __init__(self) -> None:
+        self.undo: list[Callable[[], None]] = []
+
+    def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        old = table.get(key, _MISSING)
+        self.undo.append(lambda: table.__setitem__(key, old) if old is not _MISSING else table.pop(key, None))
+        table[key] = value
+
+    def delete(self, table: dict[Any, Any], key: Any) -> None:
+        old = table.pop(key, _MISSING)
+        if old is not _MISSING:
+            self.undo.append(lambda: table.__setitem__(key, old))
+
+    def append(self, items: list[Any], item: Any) -> None:
+        items.append(item)
+        self.undo.append(items.pop)
+
+    def add_to_set(self, table: dict[str, set[str]], key: str, member: str) -> None:
+        members = table.setdefault(key, set())
+        if member not in members:
+            members.add(member)
+            self.undo.append(lambda: members.discard(member))
+
+    def discard_from_set(self, table: dict[str, set[str]], key: str, member: str) -> None:
+        members = table.get(key)
+        if members is not None and member in members:
+            members.discard(member)
+            self.undo.append(lambda: members.add(member))
+
+    def rollback(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+
+class _Customers:
+    def __init__(self, store: MemoryStore, journal: _Journal) -> None:
+        self._s = store
+        self._j = journal
+
+    def get(self, customer_id: str) -> Customer | None:
+        return self._s.customers.get(customer_id)
+
+    def get_by_code(self, code: str) -> Customer | None:
+        customer_id = self._s.by_code.get(code_key(code))
+        return self._s.customers.get(customer_id) if customer_id else None
+
+    def _index(self, customer: Customer) -> None:
+        self._j.put(self._s.search_text, customer.id, search_text(customer))
+        if customer.parent_id:
+            self._j.add_to_set(self._s.children, customer.parent_id, customer.id)
+
+    def add(self, customer: Customer) -> None:
+        key = code_key(customer.code)
+        if key in self._s.by_code or customer.id in self._s.customers:
+            raise Conflict(
+                f"customer code {customer.code!r} is taken", code="duplicate_code", field="code", value=customer.code
+            )
+        self._j.put(self._s.customers, customer.id, customer)
+        self._j.put(self._s.by_code, key, customer.id)
+        self._index(customer)
+
+    def update(self, customer: Customer, expected_version: int) -> None:
+        stored = self._s.customers.get(customer.id)
+        if stored is None or stored.version != expected_version or customer.version != expected_version + 1:
+            raise ConcurrencyError(
+                f"customer {customer.code} was changed or removed since it was read",
+                field="version",
+                value=expected_version,
+            )
+        if code_key(stored.code) != code_key(customer.code):
+            if code_key(customer.code) in self._s.by_code:
+                raise Conflict(f"customer code {customer.code!r} is taken", code="duplicate_code", field="code")
+            self._j.delete(self._s.by_code, code_key(stored.code))
+            self._j.put(self._s.by_code, code_key(customer.code), customer.id)
+        if stored.parent_id and stored.parent_id != customer.parent_id:
+            self._j.discard_from_set(self._s.children, stored.parent_id, customer.id)
+        self._j.put(self._s.customers, customer.id, customer)
+        self._index(customer)
+
+    def remove(self, customer_id: str, expected_version: int) -> None:
+        stored = self._s.customers.get(customer_id)
+        if stored is None or stored.version != expected_version:
+            raise ConcurrencyError("customer was changed or removed since it was read", field="version")
+        self._j.delete(self._s.customers, customer_id)
+        self._j.delete(self._s.by_code, code_key(stored.code))
+        self._j.delete(self._s.search_text, customer_id)
+        if stored.parent_id:
+            self._j.discard_from_set(self._s.children, stored.parent_id, customer_id)
+
+    def children(self, customer_id: str) -> Sequence[str]:
+        return sorted(self._s.children.get(customer_id, ()))
+
+    def has_financial_history(self, customer_id: str) -> bool:
+        return any(probe(customer_id) for probe in self._s.financial_probes)
+
+    def count(self) -> int:
+        return len(self._s.customers)
+
+    def search(self, query: CustomerQuery) -> Page[Customer]:
+        rows = [c for c in self._s.customers.values() if _matches(c, query, self._s.search_text[c.id])]
+        rows.sort(key=lambda c: (sort_value(c, query.sort), c.id), reverse=query.descending)
+        if query.cursor is not None:
+            after = tuple(decode_cursor(query.cursor))
+            if query.descending:
+                rows = [c for c in rows if (sort_value(c, query.sort), c.id) < after]
+            else:
+                rows = [c for c in rows if (sort_value(c, query.sort), c.id) > after]
+        page = rows[: query.limit]
+        more = len(rows) > query.limit
+        last = page[-1] if page else None
+        cursor = encode_cursor([sort_value(last, query.sort), last.id]) if more and last else None
+        return Page(items=page, next_cursor=cursor)
+
+
+def sort_value(customer: Customer, sort: SortKey) -> str:
+    """The value a customer sorts by; created times as UTC ISO text so they compare as strings."""
+    if sort is SortKey.NAME:
+        return name_key(customer)
+    if sort is SortKey.CODE:
+        return code_key(customer.code)
+    return customer.created_at.astimezone(dt.UTC).isoformat()
+
+
+def _matches(c: Customer, q: CustomerQuery, text: str) -> bool:
+    checks = (
+        (q.status, c.status.value),
+        (q.customer_type, c.customer_type.value),
+        (q.category, c.category),
+        (q.level, c.level),
+        (q.region, c.region),
+        (q.sales_rep, c.sales_rep),
+        (q.branch, c.branch),
+    )
+    if any(want is not None and want != have for want, have in checks):
+        return False
+    if not q.tags <= c.tags:
+        return False
+    if q.created_from is not None and c.created_at < q.created_from:
+        return False
+    if q.created_to is not None and c.created_at >= q.created_to:
+        return False
+    return matches_text(text, q.text)
+
+
+class _Reference:
+    def __init__(self, store: MemoryStore, journal: _Journal) -> None:
+        self._s = store
+        self._j = journal
+
+    def add(self, entry: ReferenceEntry) -> None:
+        key = (str(entry.kind), code_key(entry.code))
+        if key in self._s.reference:
+            raise Conflict(f"{entry.kind} {entry.code!r} already exists", code="duplicate_code", field="code")
+        self._j.put(self._s.reference, key, entry)
+
+    def get(self, kind: str, code: str) -> ReferenceEntry | None:
+        return self._s.reference.get((str(kind), code_key(code)))
+
+    def list(self, kind: str) -> Sequence[ReferenceEntry]:
+        return sorted((e for (k, _), e in self._s.reference.items() if k == kind), key=lambda e: code_key(e.code))
+
+    def field_definitions(self) -> Mapping[str, CustomFieldDefinition]:
+        return dict(self._s.fields)
+
+    def save_field_definition(self, definition: CustomFieldDefinition) -> None:
+        self._j.put(self._s.fields, definition.name, definition)
+
+    def numbering(self, name: str) -> NumberingScheme | None:
+        return self._s.numbering.get(name)
+
+    def save_numbering(self, scheme: NumberingScheme) -> None:
+        self._j.put(self._s.numbering, scheme.name, scheme)
+
+    def next_number(self, name: str) -> int:
+        value = self._s.sequences.get(name, 0) + 1
+        self._j.put(self._s.sequences, name, value)
+        return value
+
+
+class _Audit:
+    def __init__(self, store: MemoryStore, journal: _Journal) -> None:
+        self._s = store
+        self._j = journal
+
+    def add(self, entry: AuditEntry) -> None:
+        self._j.append(self._s.audit.setdefault((entry.entity_type, entry.entity_id), []), entry)
+
+    def for_entity(self, entity_type: str, entity_id: str) -> Sequence[AuditEntry]:
+        return list(self._s.audit.get((entity_type, entity_id), ()))
+
+
+class _Outbox:
+    def __init__(self, store: MemoryStore, journal: _Journal) -> None:
+        self._s = store
+        self._j = journal
+
+    def append(
+        self,
+        *,
+        id: str,
+        type: str,
+        aggregate_type: str,
+        aggregate_id: str,
+        occurred_at: dt.datetime,
+        payload: Mapping[str, Any],
+    ) -> None:
+        event = Event(
+            position=len(self._s.events) + 1,
+            id=id,
+            type=type,
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
+            occurred_at=occurred_at,
+            payload=dict(payload),
+        )
+        self._j.append(self._s.events, event)
+
+    def read(self, after: int, limit: int) -> Sequence[Event]:
+        return self._s.events[max(after, 0) : max(after, 0) + limit]
+
+
+class _Interactions:
+    def __init__(self, store: MemoryStore, journal: _Journal) -> None:
+        self._s = store
+        self._j = journal
+
+    def add(self, interaction: Interaction) -> None:
+        self._j.append(self._s.interactions.setdefault(interaction.customer_id, []), interaction)
+
+    def for_customer(self, customer_id: str, limit: int) -> Sequence[Interaction]:
+        found = sorted(self._s.interactions.get(customer_id, ()), key=lambda i: (i.at, i.id), reverse=True)
+        return found[:limit]
+
+
+@attrs.define
+class MemoryUnitOfWork:
+    """One transaction on a :class:`MemoryStore`; holds the store's lock while open."""
+
+    store: MemoryStore
+    _journal: _Journal = attrs.field(factory=_Journal, init=False)
+    customers: _Customers = attrs.field(init=False)
+    reference: _Reference = attrs.field(init=False)
+    audit: _Audit = attrs.field(init=False)
+    events: _Outbox = attrs.field(init=False)
+    interactions: _Interactions = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.customers = _Customers(self.store, self._journal)
+        self.reference = _Reference(self.store, self._journal)
+        self.audit = _Audit(self.store, self._journal)
+        self.events = _Outbox(self.store, self._journal)
+        self.interactions = _Interactions(self.store, self._journal)
+
+    def __enter__(self) -> Self:
+        self.store.lock.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.store.lock.release()
+
+    def commit(self) -> None:
+        """Keep every change made so far."""
+        self._journal.undo.clear()
+
+    def rollback(self) -> None:
+        """Undo every change not yet committed."""
+        self._journal.rollback()

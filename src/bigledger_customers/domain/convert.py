@@ -1,0 +1,154 @@
+"""The package's one cattrs Converter: JSON, CSV rows and SQL JSON columns all go through it.
+
+Structuring errors become :class:`ValidationError` with the field path (``contacts[2].phone``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.preconf.json import make_converter
+
+from bigledger_customers.errors import ValidationError
+from bigledger_customers.money import Money, _to_decimal
+
+__all__ = ["converter", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+converter = make_converter(forbid_extra_keys=True, prefer_attrib_converters=True)
+
+
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    return _to_decimal(value, "value")
+
+
+def _structure_money(value: Any, _: type) -> Money:
+    if isinstance(value, Money):
+        return value
+    if isinstance(value, dict) and set(value) == {"amount", "currency"}:
+        return Money(value["amount"], value["currency"])
+    raise ValidationError("expected {amount, currency}", code="invalid_amount", value=value)
+
+
+def _structure_datetime(value: Any, _: type) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        result = value
+    elif isinstance(value, str):
+        result = dt.datetime.fromisoformat(value)
+    else:
+        raise ValidationError("expected an ISO 8601 date-time", code="invalid_datetime", value=value)
+    if result.tzinfo is None:
+        raise ValidationError("date-time must carry a time zone", code="naive_datetime", value=value)
+    return result
+
+
+def _structure_date(value: Any, _: type) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValidationError("expected a date, not a date-time", code="invalid_date", value=value)
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    raise ValidationError("expected an ISO 8601 date", code="invalid_date", value=value)
+
+
+def _structure_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise ValidationError("expected text", code="invalid_type", value=value)
+    return value
+
+
+def _structure_int(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("expected a whole number", code="invalid_type", value=value)
+    return value
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError("expected true or false", code="invalid_type", value=value)
+    return value
+
+
+converter.register_structure_hook(Decimal, _structure_decimal)
+converter.register_structure_hook(Money, _structure_money)
+converter.register_structure_hook(dt.datetime, _structure_datetime)
+converter.register_structure_hook(dt.date, _structure_date)
+# Exact-type predicates: a bare register(str, ...) would also catch StrEnum subclasses.
+converter.register_structure_hook_func(lambda t: t is str, _structure_str)
+converter.register_structure_hook_func(lambda t: t is int, _structure_int)
+converter.register_structure_hook_func(lambda t: t is bool, _structure_bool)
+converter.register_unstructure_hook(Decimal, str)
+converter.register_unstructure_hook(Money, lambda m: {"amount": str(m.amount), "currency": m.currency})
+converter.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
+converter.register_unstructure_hook(dt.date, dt.date.isoformat)
+converter.register_unstructure_hook(frozenset, lambda s: sorted(converter.unstructure(x) for x in s))
+
+
+def _path_error(error: BaseException, path: str) -> ValidationError:
+    field = path.removeprefix("$").removeprefix(".") or None
+    if isinstance(error, ValidationError):
+        return ValidationError(error.message, code=error.code, field=field, value=error.value)
+    if isinstance(error, cattrs.ForbiddenExtraKeysError):
+        keys = sorted(error.extra_fields)
+        return ValidationError(
+            f"unknown field(s): {', '.join(keys)}", code="unknown_field", field=keys[0] if keys else field
+        )
+    if isinstance(error, KeyError):
+        return ValidationError("this field is required", code="required", field=field)
+    if isinstance(error, ValueError | TypeError):
+        return ValidationError(str(error), code="invalid_type", field=field)
+    return ValidationError(str(error), code="invalid", field=field)
+
+
+def _flatten(error: BaseException, path: str, out: list[ValidationError]) -> None:
+    if isinstance(error, cattrs.ClassValidationError | cattrs.IterableValidationError):
+        with_notes, without = error.group_exceptions()
+        for exc, note in with_notes:
+            name = note.name if isinstance(note, cattrs.AttributeValidationNote) else note.index
+            step = f"{path}.{name}" if isinstance(name, str) else f"{path}[{name}]"
+            _flatten(exc, step, out)
+        for exc in without:
+            _flatten(exc, path, out)
+    elif isinstance(error, ExceptionGroup):
+        for exc in error.exceptions:
+            _flatten(exc, path, out)
+    else:
+        out.append(_path_error(error, path))
+
+
+def as_validation_error(error: BaseException, prefix: str = "") -> ValidationError:
+    """Turn any structuring failure into one ValidationError (with one detail per bad field)."""
+    found: list[ValidationError] = []
+    _flatten(error, "$" + (f".{prefix}" if prefix else ""), found)
+    if len(found) == 1:
+        return found[0]
+    first = found[0] if found else ValidationError("invalid input")
+    return ValidationError(
+        f"{len(found)} fields are invalid", code=first.code, field=first.field, value=first.value, details=found
+    )
+
+
+def structure(value: Any, cls: type[T], *, field: str = "") -> T:
+    """Structure ``value`` into ``cls`` or raise ValidationError naming the field path."""
+    try:
+        return converter.structure(value, cls)
+    except Exception as error:
+        raise as_validation_error(error, field) from None
+
+
+def structure_as(value: Any, type_: Any, *, field: str) -> Any:
+    """Like :func:`structure` for a type expression (``tuple[str, ...]``, ``str | None``)."""
+    try:
+        return converter.structure(value, type_)
+    except Exception as error:
+        raise as_validation_error(error, field) from None
+
+
+def unstructure(value: Any) -> Any:
+    """The JSON-ready form of an attrs value."""
+    return converter.unstructure(value)

@@ -1,0 +1,256 @@
+"""Money: a Decimal amount in an ISO 4217 currency, always a whole number of minor units.
+
+Rounding rules (DESIGN.md, preamble): a share of something (a fee, an order rebate, an instalment)
+rounds half up to the currency's minor unit; a cap rounds down so it is never exceeded. Nothing here
+rounds silently: a constructor given more decimal places than the currency has raises, and every
+operation that can produce them (:meth:`Money.multiply`, :meth:`Money.of`) takes the rounding mode.
+
+>>> Money("257.50", "CNY").multiply("0.006")
+Money('1.55', 'CNY')
+>>> [str(part) for part in Money("100.00", "USD").allocate([1, 1, 1])]
+['33.34 USD', '33.33 USD', '33.33 USD']
+>>> Money("1000", "JPY").format("ja_JP")
+'￥1,000'
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Final
+
+import attrs
+import babel.numbers
+
+from bigledger_customers.errors import ValidationError
+
+__all__ = ["ROUND_DOWN", "ROUND_HALF_UP", "Money", "minor_units", "total", "validate_currency"]
+
+#: Currencies that babel knows but that are funds, metals or testing codes, not money a customer pays.
+_NOT_TENDER: Final = frozenset(
+    {"XAU", "XAG", "XPT", "XPD", "XTS", "XXX", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA"}
+)
+
+
+@functools.cache
+def _currencies() -> frozenset[str]:
+    return frozenset(babel.numbers.list_currencies()) - _NOT_TENDER
+
+
+@functools.cache
+def minor_units(currency: str) -> int:
+    """Number of decimal places of ``currency`` per babel's CLDR data (JPY 0, USD 2, BHD 3).
+
+    >>> minor_units("BHD")
+    3
+    """
+    return int(babel.numbers.get_currency_precision(validate_currency(currency)))
+
+
+def validate_currency(value: object, *, field: str = "currency") -> str:
+    """Return the ISO 4217 code in upper case, or raise :class:`ValidationError`.
+
+    >>> validate_currency("myr")
+    'MYR'
+    """
+    if not isinstance(value, str) or value.upper() not in _currencies():
+        raise ValidationError(
+            f"{value!r} is not an ISO 4217 currency code", code="invalid_currency", field=field, value=value
+        )
+    return value.upper()
+
+
+def _to_decimal(value: object, field: str = "amount") -> Decimal:
+    if isinstance(value, bool | float):
+        # A float has already lost the cents (0.1 + 0.2 != 0.3): refuse it rather than guess.
+        raise ValidationError(
+            "amounts must be Decimal, int or str, never float", code="float_amount", field=field, value=value
+        )
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | str):
+        try:
+            result = Decimal(value.strip() if isinstance(value, str) else value)
+        except InvalidOperation:
+            raise ValidationError(
+                f"{value!r} is not a number", code="invalid_amount", field=field, value=value
+            ) from None
+    else:
+        raise ValidationError(
+            f"{type(value).__name__} is not an amount", code="invalid_amount", field=field, value=value
+        )
+    if not result.is_finite():
+        raise ValidationError("amount must be finite", code="invalid_amount", field=field, value=value)
+    return result
+
+
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+@attrs.frozen(repr=False, order=False)
+class Money:
+    """An amount of one currency; exact, immutable, and never more precise than the minor unit.
+
+    Construct from ``Decimal``, ``int`` or ``str``; a ``float`` raises :class:`ValidationError`.
+    Amounts with more decimals than the currency allows raise too; use :meth:`of` to round.
+
+    >>> Money("10.5", "usd")
+    Money('10.50', 'USD')
+    >>> Money("10.005", "USD")
+    Traceback (most recent call last):
+    ...
+    bigledger_customers.errors.ValidationError: 10.005 has more decimal places than USD allows (2) ...
+    """
+
+    amount: Decimal = attrs.field(converter=_to_decimal)
+    currency: str = attrs.field(converter=validate_currency)
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            exact = self.amount.quantize(_quantum(self.currency), rounding=ROUND_DOWN)
+        except InvalidOperation:
+            raise ValidationError(
+                "amount is too large", code="invalid_amount", field="amount", value=str(self.amount)
+            ) from None
+        if exact != self.amount:
+            raise ValidationError(
+                f"{self.amount} has more decimal places than {self.currency} allows ({minor_units(self.currency)})",
+                code="invalid_precision",
+                field="amount",
+                value=str(self.amount),
+            )
+        # One exponent per currency, so equal amounts print alike: Money("1", "USD") shows 1.00.
+        object.__setattr__(self, "amount", exact)
+
+    @classmethod
+    def of(cls, amount: Decimal | int | str, currency: str, *, rounding: str = ROUND_HALF_UP) -> Money:
+        """Round ``amount`` to the currency's minor unit with ``rounding`` (half up by default).
+
+        >>> Money.of("2.675", "USD")
+        Money('2.68', 'USD')
+        >>> Money.of("2.679", "USD", rounding=ROUND_DOWN)
+        Money('2.67', 'USD')
+        """
+        currency = validate_currency(currency)
+        return cls(_to_decimal(amount).quantize(_quantum(currency), rounding=rounding), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """The zero amount of ``currency``."""
+        return cls(Decimal(0), currency)
+
+    @classmethod
+    def from_minor(cls, units: int, currency: str) -> Money:
+        """Build from integer minor units, the storage form (``12345, "USD"`` is 123.45 USD).
+
+        >>> Money.from_minor(12345, "USD")
+        Money('123.45', 'USD')
+        """
+        if isinstance(units, bool) or not isinstance(units, int):
+            raise ValidationError("minor units must be an int", code="invalid_amount", field="amount", value=units)
+        return cls(Decimal(units).scaleb(-minor_units(currency)), currency)
+
+    @property
+    def minor(self) -> int:
+        """The amount as integer minor units, the form stored in SQL columns."""
+        return int(self.amount.scaleb(minor_units(self.currency)))
+
+    def _same(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise ValidationError(
+                f"cannot combine {self.currency} with {other.currency}",
+                code="currency_mismatch",
+                field="currency",
+                value=other.currency,
+            )
+        return other
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.amount + self._same(other).amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.amount - self._same(other).amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __abs__(self) -> Money:
+        return Money(abs(self.amount), self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.amount < self._same(other).amount
+
+    def __le__(self, other: Money) -> bool:
+        return self.amount <= self._same(other).amount
+
+    def __gt__(self, other: Money) -> bool:
+        return self.amount > self._same(other).amount
+
+    def __ge__(self, other: Money) -> bool:
+        return self.amount >= self._same(other).amount
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
+
+    def is_zero(self) -> bool:
+        """True when the amount is zero."""
+        return not self.amount
+
+    def is_negative(self) -> bool:
+        """True when the amount is below zero."""
+        return self.amount < 0
+
+    def multiply(self, factor: Decimal | int | str, *, rounding: str = ROUND_HALF_UP) -> Money:
+        """Multiply by an exact factor (a rate, a share) and round to the minor unit.
+
+        >>> Money("1000.00", "CNY").multiply("0.006")
+        Money('6.00', 'CNY')
+        """
+        return Money.of(self.amount * _to_decimal(factor, "factor"), self.currency, rounding=rounding)
+
+    def allocate(self, ratios: Sequence[Decimal | int | str]) -> list[Money]:
+        """Split into parts proportional to ``ratios`` that add up exactly to this amount.
+
+        Each part is rounded down to the minor unit; the units left over go one each to the parts
+        with the largest rounding loss, ties to the earlier part, so the result is deterministic.
+
+        >>> [str(m) for m in Money("0.05", "USD").allocate([3, 7])]
+        ['0.02 USD', '0.03 USD']
+        """
+        weights = [_to_decimal(r, "ratios") for r in ratios]
+        if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
+            raise ValidationError(
+                "ratios must be non-negative and not all zero", code="invalid_ratios", field="ratios", value=ratios
+            )
+        total_weight = sum(weights)
+        units = self.minor
+        exact = [Decimal(units) * w / total_weight for w in weights]
+        floors = [int(e.to_integral_value(rounding="ROUND_FLOOR")) for e in exact]
+        left = units - sum(floors)
+        order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+        step = 1 if left >= 0 else -1
+        for i in order[: abs(left)]:
+            floors[i] += step
+        return [Money.from_minor(u, self.currency) for u in floors]
+
+    def format(self, locale: str = "en_US") -> str:
+        """Format for people in ``locale`` through babel (for display only; never parse it back)."""
+        return str(babel.numbers.format_currency(self.amount, self.currency, locale=locale))
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+    def __repr__(self) -> str:
+        return f"Money({str(self.amount)!r}, {self.currency!r})"
+
+
+def total(amounts: Iterable[Money], currency: str) -> Money:
+    """Sum ``amounts`` (all in ``currency``); the empty sum is zero."""
+    result = Money.zero(currency)
+    for amount in amounts:
+        result = result + amount
+    return result

@@ -1,0 +1,95 @@
+"""What every service shares: the unit-of-work factory, the clock, id generation, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from bigledger_customers.domain.customer import Customer, CustomerStatus
+from bigledger_customers.domain.records import Actor, AuditEntry
+from bigledger_customers.domain.validation import normalise_code
+from bigledger_customers.errors import NotFound, ValidationError
+from bigledger_customers.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+
+__all__ = ["Services", "Settings"]
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Choices a host makes once per book."""
+
+    #: Deepest allowed customer hierarchy (a root alone has depth 1).
+    max_hierarchy_depth: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+    #: Only customers whose registration was approved may get online ordering access.
+    ordering_requires_approved_registration: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class Services:
+    """The dependencies every service gets from the composition root."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    new_id: IdGenerator
+    settings: Settings = Settings()
+
+    def record(
+        self,
+        uow: UnitOfWork,
+        *,
+        actor: Actor,
+        action: str,
+        entity_type: str,
+        entity_id: str,
+        changes: Mapping[str, Any],
+        event: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write the audit entry and (optionally) the outbox event of one change, in ``uow``."""
+        if not isinstance(actor, Actor):
+            raise ValidationError("actor must be an Actor", code="invalid_actor", field="actor", value=actor)
+        now = self.clock.now()
+        uow.audit.add(
+            AuditEntry(
+                id=self.new_id(),
+                at=now,
+                actor_id=actor.id,
+                action=action,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                changes=dict(changes),
+            )
+        )
+        if event is not None:
+            uow.events.append(
+                id=self.new_id(),
+                type=event,
+                aggregate_type=entity_type,
+                aggregate_id=entity_id,
+                occurred_at=now,
+                payload=dict(payload or {}),
+            )
+
+
+def load_customer(uow: UnitOfWork, ref: str, *, follow_merge: bool = True) -> Customer:
+    """Find a customer by code (ignoring case) or id; a merged one resolves to its survivor."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValidationError("give a customer code or id", code="invalid_reference", field="customer", value=ref)
+    customer = uow.customers.get_by_code(ref.strip()) or uow.customers.get(ref.strip())
+    if customer is None:
+        raise NotFound(f"no customer {ref!r}", code="customer_not_found", field="customer", value=ref)
+    seen = {customer.id}
+    while follow_merge and customer.status is CustomerStatus.MERGED and customer.merged_into:
+        survivor = uow.customers.get(customer.merged_into)
+        if survivor is None or survivor.id in seen:
+            break
+        seen.add(survivor.id)
+        customer = survivor
+    return customer
+
+
+def clean_code(code: object) -> str:
+    """A customer code after the code rules (re-exported for services)."""
+    return normalise_code(code)

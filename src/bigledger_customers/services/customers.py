@@ -1,0 +1,518 @@
+"""Customer master commands and queries (``book.customers``). One unit of work per command."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from bigledger_customers.domain import customer as rules
+from bigledger_customers.domain.convert import structure, structure_as, unstructure
+from bigledger_customers.domain.customer import (
+    Address,
+    Attachment,
+    Contact,
+    Customer,
+    CustomerStatus,
+    Problems,
+)
+from bigledger_customers.domain.records import Actor, AuditEntry, Channel, Interaction
+from bigledger_customers.domain.reference import NumberingScheme
+from bigledger_customers.domain.search import CustomerQuery, Page, SortKey
+from bigledger_customers.domain.validation import normalise_code
+from bigledger_customers.errors import ConcurrencyError, Conflict, NotAllowed, ValidationError
+from bigledger_customers.ports import UnitOfWork
+from bigledger_customers.services._base import Services, load_customer
+
+__all__ = ["CustomerService"]
+
+
+class CustomerService:
+    """Create, change, find and retire customers.
+
+    >>> from bigledger_customers import connect, Actor
+    >>> book = connect("memory://")
+    >>> admin = Actor(id="u1", roles={"sales_admin"})
+    >>> c = book.customers.create({"name": {"en": "ABC Manufacturing Sdn Bhd"}, "country": "MY"}, actor=admin)
+    >>> c.code, c.version
+    ('CUS-000001', 1)
+    >>> c = book.customers.update("cus-000001", {"tags": ["key-account"]}, expected_version=1, actor=admin)
+    >>> sorted(c.tags), c.version
+    (['key-account'], 2)
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get(self, ref: str) -> Customer:
+        """The customer with code ``ref`` (ignoring case) or id ``ref``; merged ones resolve to the survivor."""
+        with self._s.uow(write=False) as uow:
+            return load_customer(uow, ref)
+
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        status: str | None = None,
+        customer_type: str | None = None,
+        category: str | None = None,
+        level: str | None = None,
+        region: str | None = None,
+        sales_rep: str | None = None,
+        branch: str | None = None,
+        tags: Iterable[str] = (),
+        created_from: dt.datetime | None = None,
+        created_to: dt.datetime | None = None,
+        sort: str = "code",
+        descending: bool = False,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Customer]:
+        """Customers matching every given filter, in ``sort`` order, ``limit`` at a time.
+
+        Pass the returned ``next_cursor`` back as ``cursor`` for the next page.
+        """
+        try:
+            query = CustomerQuery(
+                text=text,
+                status=structure_as(status, CustomerStatus, field="status").value if status else None,
+                customer_type=customer_type,
+                category=category,
+                level=level,
+                region=region,
+                sales_rep=sales_rep,
+                branch=branch,
+                tags=frozenset(t.strip().lower() for t in tags),
+                created_from=created_from,
+                created_to=created_to,
+                sort=structure_as(sort, SortKey, field="sort"),
+                descending=descending,
+                limit=limit,
+                cursor=cursor,
+            )
+        except ValueError as error:
+            if isinstance(error, ValidationError):
+                raise
+            raise ValidationError(str(error), field="limit", value=limit) from None
+        with self._s.uow(write=False) as uow:
+            return uow.customers.search(query)
+
+    def children(self, ref: str) -> list[Customer]:
+        """Direct children of the customer, by code."""
+        with self._s.uow(write=False) as uow:
+            parent = load_customer(uow, ref)
+            found = [uow.customers.get(i) for i in uow.customers.children(parent.id)]
+        return sorted((c for c in found if c is not None), key=lambda c: c.code)
+
+    def history(self, ref: str) -> Sequence[AuditEntry]:
+        """The audit trail of the customer, oldest first."""
+        with self._s.uow(write=False) as uow:
+            customer = load_customer(uow, ref, follow_merge=False)
+            return list(uow.audit.for_entity("customer", customer.id))
+
+    def interactions(self, ref: str, *, limit: int = 50) -> Sequence[Interaction]:
+        """The latest interactions, newest first."""
+        with self._s.uow(write=False) as uow:
+            customer = load_customer(uow, ref)
+            return list(uow.interactions.for_customer(customer.id, limit))
+
+    # -- create --------------------------------------------------------------------------------
+
+    def create(self, data: Mapping[str, Any], *, actor: Actor) -> Customer:
+        """Validate and store a new customer; the code is generated when not given.
+
+        Every problem of ``data`` is reported at once (a :class:`ValidationError` whose
+        ``details`` hold one error per field); nothing is written unless all is well.
+        """
+        data = rules.normalise_keys(data, rules.CREATE_FIELDS)
+        now = self._s.clock.now()
+        given_code = data.pop("code", None)
+        draft = Customer(id=self._s.new_id(), code="", created_at=now, updated_at=now, version=1)
+        draft = rules.apply_fields(draft, data, rules.CREATE_FIELDS)
+        draft = attrs.evolve(
+            draft,
+            contacts=tuple(self._with_id(x) for x in draft.contacts),
+            addresses=tuple(self._with_id(x) for x in draft.addresses),
+            attachments=tuple(attrs.evolve(self._with_id(x), added_at=x.added_at or now) for x in draft.attachments),
+        )
+        draft = _auto_primary(draft)
+        with self._s.uow() as uow:
+            problems = Problems()
+            code = problems.check(lambda: normalise_code(given_code)) if given_code is not None else None
+            customer = self._validated(uow, draft, problems, data.keys())
+            if code is not None and uow.customers.get_by_code(code) is not None:
+                raise Conflict(f"customer code {code!r} is taken", code="duplicate_code", field="code", value=code)
+            customer = attrs.evolve(customer, code=code or self._next_code(uow))
+            uow.customers.add(customer)
+            self._s.record(
+                uow,
+                actor=actor,
+                action="customer.create",
+                entity_type="customer",
+                entity_id=customer.id,
+                changes=rules.diff(None, customer),
+                event="customer.created",
+                payload={"customer_id": customer.id, "code": customer.code},
+            )
+            uow.commit()
+        return customer
+
+    # -- change --------------------------------------------------------------------------------
+
+    def update(
+        self, ref: str, changes: Mapping[str, Any], *, expected_version: int | None = None, actor: Actor
+    ) -> Customer:
+        """Change profile fields. With ``expected_version``, a stale version raises ConcurrencyError."""
+        data = rules.normalise_keys(changes, rules.PROFILE_FIELDS)
+
+        def change(uow: UnitOfWork, customer: Customer) -> Customer:
+            draft = rules.apply_fields(customer, data, rules.PROFILE_FIELDS)
+            return self._validated(uow, draft, Problems(), data.keys())
+
+        return self._change(ref, change, expected_version=expected_version, actor=actor, action="customer.update")
+
+    def set_status(
+        self,
+        ref: str,
+        status: str,
+        *,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        actor: Actor,
+    ) -> Customer:
+        """Move through the lifecycle (DESIGN.md section 3); restoring a voided customer is ``active``."""
+        to = structure_as(status, CustomerStatus, field="status")
+        if to is CustomerStatus.MERGED:
+            raise NotAllowed("customers become merged only by a merge", code="invalid_transition", field="status")
+
+        def change(_: UnitOfWork, customer: Customer) -> Customer:
+            return rules.transition(customer, to, reason=reason)
+
+        return self._change(
+            ref,
+            change,
+            expected_version=expected_version,
+            actor=actor,
+            action="customer.set_status",
+            editable=False,
+            event="customer.status_changed",
+        )
+
+    def set_parent(
+        self, ref: str, parent: str | None, *, expected_version: int | None = None, actor: Actor
+    ) -> Customer:
+        """Attach the customer under ``parent`` (code or id), or detach it with None."""
+        return self.update(ref, {"parent_id": parent}, expected_version=expected_version, actor=actor)
+
+    def set_ordering_access(
+        self, ref: str, enabled: bool, *, expected_version: int | None = None, actor: Actor
+    ) -> Customer:
+        """Let the customer order online (needs an orderer contact and an approved registration)."""
+        require = self._s.settings.ordering_requires_approved_registration
+
+        def change(_: UnitOfWork, customer: Customer) -> Customer:
+            return rules.set_ordering_access(customer, enabled, require_approved_registration=require)
+
+        return self._change(
+            ref, change, expected_version=expected_version, actor=actor, action="customer.set_ordering_access"
+        )
+
+    def add_contact(
+        self, ref: str, contact: Mapping[str, Any], *, expected_version: int | None = None, actor: Actor
+    ) -> Customer:
+        """Add a contact (at most 50; the first becomes primary). Phones are stored in E.164."""
+        new = self._with_id(structure(_drop_id(contact), Contact, field="contact"))
+        return self._edit_items(ref, "contacts", lambda items: (*items, new), expected_version, actor)
+
+    def update_contact(
+        self,
+        ref: str,
+        contact_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        actor: Actor,
+    ) -> Customer:
+        """Change fields of one contact."""
+
+        def edit(items: tuple[Contact, ...]) -> tuple[Contact, ...]:
+            old = next((x for x in items if x.id == contact_id), None)
+            merged = {**unstructure(old), **changes, "id": contact_id} if old else {"id": contact_id, **changes}
+            return rules.replace_item(items, contact_id, structure(merged, Contact, field="contact"), "contact")
+
+        return self._edit_items(ref, "contacts", edit, expected_version, actor)
+
+    def remove_contact(
+        self, ref: str, contact_id: str, *, expected_version: int | None = None, actor: Actor
+    ) -> Customer:
+        """Remove a contact (addresses pointing at it lose the link)."""
+
+        def change(uow: UnitOfWork, customer: Customer) -> Customer:
+            contacts = rules.remove_item(customer.contacts, contact_id, "contact")
+            addresses = tuple(
+                attrs.evolve(a, contact_id=None) if a.contact_id == contact_id else a for a in customer.addresses
+            )
+            draft = _auto_primary(attrs.evolve(customer, contacts=contacts, addresses=addresses))
+            return self._validated(uow, draft, Problems(), ())
+
+        return self._change(ref, change, expected_version=expected_version, actor=actor, action="customer.contacts")
+
+    def add_address(
+        self, ref: str, address: Mapping[str, Any], *, expected_version: int | None = None, actor: Actor
+    ) -> Customer:
+        """Add an address (at most 20; the first of a kind becomes its default)."""
+        new = self._with_id(structure(_drop_id(address), Address, field="address"))
+        return self._edit_items(ref, "addresses", lambda items: (*items, new), expected_version, actor)
+
+    def remove_address(
+        self, ref: str, address_id: str, *, expected_version: int | None = None, actor: Actor
+    ) -> Customer:
+        """Remove an address."""
+        return self._edit_items(
+            ref, "addresses", lambda items: rules.remove_item(items, address_id, "address"), expected_version, actor
+        )
+
+    def add_attachment(
+        self, ref: str, attachment: Mapping[str, Any], *, expected_version: int | None = None, actor: Actor
+    ) -> Customer:
+        """Record attachment metadata (the bytes stay in the host's storage; 100 MiB per customer)."""
+        new = structure({**_drop_id(attachment), "added_at": self._s.clock.now()}, Attachment, field="attachment")
+        new = self._with_id(new)
+        return self._edit_items(ref, "attachments", lambda items: (*items, new), expected_version, actor)
+
+    def remove_attachment(
+        self, ref: str, attachment_id: str, *, expected_version: int | None = None, actor: Actor
+    ) -> Customer:
+        """Forget an attachment's metadata."""
+        return self._edit_items(
+            ref,
+            "attachments",
+            lambda items: rules.remove_item(items, attachment_id, "attachment"),
+            expected_version,
+            actor,
+        )
+
+    def record_interaction(
+        self,
+        ref: str,
+        *,
+        channel: str,
+        summary: str,
+        at: dt.datetime | None = None,
+        contact_id: str | None = None,
+        actor: Actor,
+    ) -> Interaction:
+        """Add an entry to the customer's communication history."""
+        channel_ = structure_as(channel, Channel, field="channel")
+        if not summary.strip():
+            raise ValidationError("an interaction needs a summary", code="required", field="summary")
+        with self._s.uow() as uow:
+            customer = load_customer(uow, ref)
+            rules.ensure_editable(customer)
+            if contact_id is not None:
+                customer.contact(contact_id)
+            interaction = Interaction(
+                id=self._s.new_id(),
+                customer_id=customer.id,
+                at=at or self._s.clock.now(),
+                channel=channel_,
+                by=actor.id,
+                summary=summary.strip(),
+                contact_id=contact_id,
+            )
+            uow.interactions.add(interaction)
+            self._s.record(
+                uow,
+                actor=actor,
+                action="customer.interaction",
+                entity_type="customer",
+                entity_id=customer.id,
+                changes={"interaction": [None, interaction.id]},
+            )
+            uow.commit()
+        return interaction
+
+    def delete(self, ref: str, *, actor: Actor) -> Literal["deleted", "voided"]:
+        """Delete a customer without financial history; any other is voided instead (DESIGN.md section 3)."""
+        with self._s.uow() as uow:
+            customer = load_customer(uow, ref, follow_merge=False)
+            if uow.customers.children(customer.id):
+                raise NotAllowed("customer has child customers; move them first", code="has_children", field="customer")
+            if uow.customers.has_financial_history(customer.id):
+                outcome: Literal["deleted", "voided"] = "voided"
+                if customer.status is not CustomerStatus.VOIDED:
+                    voided = rules.transition(customer, CustomerStatus.VOIDED, reason="delete with financial history")
+                    self._save(uow, customer, voided, actor, "customer.set_status", "customer.status_changed")
+            else:
+                outcome = "deleted"
+                uow.customers.remove(customer.id, customer.version)
+                self._s.record(
+                    uow,
+                    actor=actor,
+                    action="customer.delete",
+                    entity_type="customer",
+                    entity_id=customer.id,
+                    changes=rules.diff(customer, None),
+                    event="customer.deleted",
+                    payload={"customer_id": customer.id, "code": customer.code},
+                )
+            uow.commit()
+        return outcome
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _with_id(self, item: Any) -> Any:
+        return item if item.id else attrs.evolve(item, id=self._s.new_id())
+
+    def _next_code(self, uow: UnitOfWork) -> str:
+        scheme = uow.reference.numbering("customer") or NumberingScheme()
+        while True:  # skip numbers a hand-given code already took
+            code = scheme.format(uow.reference.next_number(scheme.name))
+            if uow.customers.get_by_code(code) is None:
+                return code
+
+    def _validated(self, uow: UnitOfWork, draft: Customer, problems: Problems, touched: Iterable[str]) -> Customer:
+        """Check references named by ``touched`` fields, the hierarchy and every aggregate rule."""
+        touched = set(touched)
+        for field, kind in rules.REFERENCE_FIELDS.items():
+            value = getattr(draft, field)
+            if field in touched and value is not None:
+                entry = uow.reference.get(kind, value.strip())
+                if entry is None:
+                    problems.add(
+                        ValidationError(f"no {kind} {value!r}", code=f"unknown_{kind}", field=field, value=value)
+                    )
+                else:
+                    canonical: dict[str, Any] = {field: entry.code}
+                    draft = attrs.evolve(draft, **canonical)
+        if "parent_id" in touched and draft.parent_id is not None:
+            parent_id = problems.check(lambda: self._check_parent(uow, draft))
+            draft = attrs.evolve(draft, parent_id=parent_id or draft.parent_id)
+        checked = problems.check(lambda: rules.check(draft, definitions=uow.reference.field_definitions()))
+        problems.raise_any()
+        assert checked is not None
+        return checked  # type: ignore[no-any-return]
+
+    def _check_parent(self, uow: UnitOfWork, customer: Customer) -> str:
+        """Resolve the parent and refuse cycles and hierarchies deeper than the configured limit."""
+        assert customer.parent_id is not None
+        parent = load_customer(uow, customer.parent_id, follow_merge=False)
+        if parent.status in (CustomerStatus.VOIDED, CustomerStatus.MERGED):
+            raise ValidationError(
+                f"parent {parent.code} is {parent.status}", code="invalid_parent", field="parent_id", value=parent.code
+            )
+        depth = 1
+        node: Customer | None = parent
+        while node is not None:
+            if node.id == customer.id:
+                raise ValidationError(
+                    "that parent would make a cycle", code="hierarchy_cycle", field="parent_id", value=parent.code
+                )
+            depth += 1
+            node = uow.customers.get(node.parent_id) if node.parent_id else None
+        height = _subtree_height(uow, customer.id)
+        limit = self._s.settings.max_hierarchy_depth
+        if depth - 1 + height > limit:
+            raise ValidationError(
+                f"the hierarchy would be deeper than {limit} levels",
+                code="hierarchy_too_deep",
+                field="parent_id",
+                value=parent.code,
+            )
+        return parent.id
+
+    def _edit_items(
+        self,
+        ref: str,
+        field: str,
+        edit: Callable[[Any], tuple[Any, ...]],
+        expected_version: int | None,
+        actor: Actor,
+    ) -> Customer:
+        def change(uow: UnitOfWork, customer: Customer) -> Customer:
+            items: dict[str, Any] = {field: edit(getattr(customer, field))}
+            draft = attrs.evolve(customer, **items)
+            draft = _auto_primary(draft)
+            return self._validated(uow, draft, Problems(), ())
+
+        return self._change(ref, change, expected_version=expected_version, actor=actor, action=f"customer.{field}")
+
+    def _change(
+        self,
+        ref: str,
+        change: Callable[[UnitOfWork, Customer], Customer],
+        *,
+        expected_version: int | None,
+        actor: Actor,
+        action: str,
+        editable: bool = True,
+        event: str = "customer.updated",
+    ) -> Customer:
+        with self._s.uow() as uow:
+            customer = load_customer(uow, ref, follow_merge=False)
+            if expected_version is not None and expected_version != customer.version:
+                raise ConcurrencyError(
+                    f"customer {customer.code} is at version {customer.version}, not {expected_version}",
+                    field="version",
+                    value=expected_version,
+                )
+            if editable:
+                rules.ensure_editable(customer)
+            after = self._save(uow, customer, change(uow, customer), actor, action, event)
+            uow.commit()
+        return after
+
+    def _save(
+        self, uow: UnitOfWork, before: Customer, after: Customer, actor: Actor, action: str, event: str
+    ) -> Customer:
+        changes = rules.diff(before, after)
+        after = attrs.evolve(after, version=before.version + 1, updated_at=self._s.clock.now())
+        uow.customers.update(after, before.version)
+        self._s.record(
+            uow,
+            actor=actor,
+            action=action,
+            entity_type="customer",
+            entity_id=after.id,
+            changes=changes,
+            event=event,
+            payload={"customer_id": after.id, "code": after.code, "fields": sorted(changes)},
+        )
+        return after
+
+
+def _drop_id(data: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValidationError("expected an object", code="invalid_type", value=data)
+    return {k: val for k, val in data.items() if k != "id"}
+
+
+def _auto_primary(customer: Customer) -> Customer:
+    """With no primary contact, the first is primary; with no default of a kind, the first is default."""
+    contacts = customer.contacts
+    if contacts and not any(c.primary for c in contacts):
+        contacts = (attrs.evolve(contacts[0], primary=True), *contacts[1:])
+    kinds_with_default = {a.kind for a in customer.addresses if a.is_default}
+    addresses: list[Address] = []
+    for address in customer.addresses:
+        if address.kind not in kinds_with_default:
+            kinds_with_default.add(address.kind)
+            addresses.append(attrs.evolve(address, is_default=True))
+        else:
+            addresses.append(address)
+    return attrs.evolve(customer, contacts=contacts, addresses=tuple(addresses))
+
+
+def _subtree_height(uow: UnitOfWork, customer_id: str) -> int:
+    """Levels in the subtree rooted at the customer (1 for a leaf)."""
+    height, level, seen = 0, [customer_id], {customer_id}
+    while level:
+        height += 1
+        nxt = [c for node in level for c in uow.customers.children(node) if c not in seen]
+        seen.update(nxt)
+        level = nxt
+    return height
