@@ -1,0 +1,1 @@
+"""Adapters behind the ports: ``memory`` (the reference) and ``sql`` (SQLite, PostgreSQL, MariaDB)."""

@@ -1,0 +1,580 @@
+"""Repositories of :mod:`bigledger_customers.ports` on SQLAlchemy Core.
+
+Each repository works on the connection of its unit of work and never commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+from bigledger_customers.adapters.sql import _tables as t
+from bigledger_customers.domain.convert import structure, unstructure
+from bigledger_customers.domain.customer import Customer
+from bigledger_customers.domain.records import AuditEntry, Channel, Event, Interaction
+from bigledger_customers.domain.reference import CustomFieldDefinition, NumberingScheme, ReferenceEntry, ReferenceKind
+from bigledger_customers.domain.search import (
+    CustomerQuery,
+    Page,
+    SortKey,
+    decode_cursor,
+    encode_cursor,
+    fold,
+    name_key,
+    search_text,
+)
+from bigledger_customers.domain.validation import code_key
+from bigledger_customers.errors import ConcurrencyError, Conflict
+
+__all__ = [
+    "SqlAuditLog",
+    "SqlCustomerRepository",
+    "SqlInteractions",
+    "SqlOutbox",
+    "SqlReferenceRepository",
+]
+
+ConnectionSource = Callable[[], sa.Connection]
+
+_MYSQL = ("mysql", "mariadb")
+
+
+def _is_unique_violation(conn: sa.Connection, error: sa.exc.IntegrityError) -> bool:
+    """True for a duplicate key (not a CHECK or foreign-key failure)."""
+    name = conn.dialect.name
+    orig = error.orig
+    if name == "postgresql":
+        return getattr(orig, "sqlstate", None) == "23505"
+    if name in _MYSQL:
+        args: tuple[Any, ...] = getattr(orig, "args", ())
+        return bool(args) and args[0] == 1062
+    return "UNIQUE constraint failed" in str(orig) or "PRIMARY KEY" in str(orig)
+
+
+@contextmanager
+def _savepoint(conn: sa.Connection) -> Iterator[None]:
+    """Run a statement that may fail inside a SAVEPOINT, so a failure (which aborts a PostgreSQL
+    transaction) leaves the unit of work usable."""
+    nested = conn.begin_nested()
+    try:
+        yield
+    except BaseException:
+        nested.rollback()
+        raise
+    nested.commit()
+
+
+def _upsert(
+    conn: sa.Connection, table: sa.Table, keys: Sequence[str], values: Mapping[str, Any], update: Sequence[str]
+) -> None:
+    """Insert ``values`` or, when the key exists, overwrite the columns in ``update``."""
+    name = conn.dialect.name
+    if name in _MYSQL:
+        mstmt = mysql.insert(table).values(**values)
+        conn.execute(mstmt.on_duplicate_key_update({c: mstmt.inserted[c] for c in update}))
+        return
+    dialect_insert = postgresql.insert if name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(table).values(**values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}))
+
+
+def _typed(definition: CustomFieldDefinition | None, value: Any) -> Any:
+    return value if definition is None or value is None else definition.clean(value)
+
+
+def _duplicate_code(code: str) -> Conflict:
+    return Conflict(f"code {code!r} is already taken", code="duplicate_code", field="code", value=code)
+
+
+def _field_definitions(conn: sa.Connection) -> dict[str, CustomFieldDefinition]:
+    rows = conn.execute(sa.select(t.custom_fields.c.doc).order_by(t.custom_fields.c.name)).scalars()
+    definitions = [structure(doc, CustomFieldDefinition) for doc in rows]
+    return {d.name: d for d in definitions}
+
+
+class SqlCustomerRepository:
+    """Customers: scalar columns for filters and sorting plus the full JSON document."""
+
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._conn = connection
+
+    def _load(self, docs: Sequence[Any]) -> list[Customer]:
+        """Structure stored documents. JSON has no dates or decimals, so custom values are given their
+        types back through their field definitions (a value whose definition is gone stays as stored)."""
+        customers = [structure(doc, Customer) for doc in docs]
+        if not any(c.custom_values for c in customers):
+            return customers
+        definitions = _field_definitions(self._conn())
+        return [
+            attrs.evolve(c, custom_values={k: _typed(definitions.get(k), v) for k, v in c.custom_values.items()})
+            if c.custom_values
+            else c
+            for c in customers
+        ]
+
+    def _load_one(self, doc: Any) -> Customer | None:
+        return None if doc is None else self._load([doc])[0]
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def get(self, customer_id: str) -> Customer | None:
+        """The customer with this id, or None."""
+        doc = self._conn().execute(sa.select(t.customers.c.doc).where(t.customers.c.id == customer_id)).scalar()
+        return self._load_one(doc)
+
+    def get_by_code(self, code: str) -> Customer | None:
+        """The customer whose code equals ``code`` ignoring case, or None."""
+        doc = (
+            self._conn().execute(sa.select(t.customers.c.doc).where(t.customers.c.code_key == code_key(code))).scalar()
+        )
+        return self._load_one(doc)
+
+    def children(self, customer_id: str) -> Sequence[str]:
+        """Ids of the direct children, by id."""
+        rows = self._conn().execute(
+            sa.select(t.customers.c.id).where(t.customers.c.parent_id == customer_id).order_by(t.customers.c.id)
+        )
+        return list(rows.scalars())
+
+    def has_financial_history(self, customer_id: str) -> bool:
+        """True when a table listed in ``_tables.FINANCIAL_HISTORY`` references the customer."""
+        if not t.FINANCIAL_HISTORY:
+            return False
+        probes = [sa.exists().where(table.c[column] == customer_id) for table, column in t.FINANCIAL_HISTORY]
+        return bool(self._conn().execute(sa.select(sa.or_(*probes))).scalar())
+
+    def count(self) -> int:
+        """How many customers are stored."""
+        return int(self._conn().execute(sa.select(sa.func.count()).select_from(t.customers)).scalar_one())
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _row(customer: Customer) -> dict[str, Any]:
+        return {
+            "id": customer.id,
+            "code": customer.code,
+            "code_key": code_key(customer.code),
+            "name_key": name_key(customer)[: t.NAME_KEY_LENGTH],
+            "status": customer.status.value,
+            "customer_type": customer.customer_type.value,
+            "category": customer.category,
+            "level": customer.level,
+            "region": customer.region,
+            "sales_rep": customer.sales_rep,
+            "branch": customer.branch,
+            "parent_id": customer.parent_id,
+            "version": customer.version,
+            "created_at": customer.created_at,
+            "updated_at": customer.updated_at,
+            "search_text": search_text(customer),
+            "doc": unstructure(customer),
+        }
+
+    def _write_children(self, customer: Customer, *, replace: bool) -> None:
+        conn = self._conn()
+        if replace:
+            conn.execute(sa.delete(t.customer_contacts).where(t.customer_contacts.c.customer_id == customer.id))
+            conn.execute(sa.delete(t.customer_tags).where(t.customer_tags.c.customer_id == customer.id))
+        if customer.contacts:
+            conn.execute(
+                sa.insert(t.customer_contacts),
+                [
+                    {
+                        "customer_id": customer.id,
+                        "position": i,
+                        "contact_id": c.id,
+                        "email": c.email,
+                        "phone": c.phone,
+                        "mobile": c.mobile,
+                    }
+                    for i, c in enumerate(customer.contacts)
+                ],
+            )
+        if customer.tags:
+            conn.execute(
+                sa.insert(t.customer_tags), [{"customer_id": customer.id, "tag": tag} for tag in sorted(customer.tags)]
+            )
+
+    def add(self, customer: Customer) -> None:
+        """Insert a new customer; a code taken ignoring case raises Conflict(duplicate_code)."""
+        conn = self._conn()
+        row = self._row(customer)
+        try:
+            with _savepoint(conn):
+                conn.execute(sa.insert(t.customers).values(**row))
+        except sa.exc.IntegrityError as error:
+            if not _is_unique_violation(conn, error):
+                raise
+            taken = conn.execute(sa.select(t.customers.c.id).where(t.customers.c.code_key == row["code_key"])).scalar()
+            if taken is not None:
+                raise _duplicate_code(customer.code) from None
+            raise Conflict(
+                f"customer id {customer.id!r} already exists", code="duplicate_id", field="id", value=customer.id
+            ) from None
+        self._write_children(customer, replace=False)
+
+    def update(self, customer: Customer, expected_version: int) -> None:
+        """Replace the stored customer if its version is still ``expected_version`` (optimistic locking)."""
+        if customer.version != expected_version + 1:
+            raise ConcurrencyError(
+                f"customer {customer.code} must be saved with version {expected_version + 1}, not {customer.version}",
+                field="version",
+                value=customer.version,
+            )
+        conn = self._conn()
+        row = self._row(customer)
+        taken = conn.execute(
+            sa.select(t.customers.c.id).where(
+                t.customers.c.code_key == row["code_key"], t.customers.c.id != customer.id
+            )
+        ).scalar()
+        if taken is not None:
+            raise _duplicate_code(customer.code)
+        del row["id"]
+        try:
+            with _savepoint(conn):
+                result = conn.execute(
+                    sa.update(t.customers)
+                    .where(t.customers.c.id == customer.id, t.customers.c.version == expected_version)
+                    .values(**row)
+                )
+        except sa.exc.IntegrityError as error:
+            if _is_unique_violation(conn, error):
+                raise _duplicate_code(customer.code) from None
+            raise
+        if result.rowcount != 1:
+            raise ConcurrencyError(
+                f"customer {customer.code} was changed or removed since version {expected_version} was read",
+                field="version",
+                value=expected_version,
+            )
+        self._write_children(customer, replace=True)
+
+    def remove(self, customer_id: str, expected_version: int) -> None:
+        """Delete the customer if its version is still ``expected_version`` (else ConcurrencyError)."""
+        conn = self._conn()
+        result = conn.execute(
+            sa.delete(t.customers).where(t.customers.c.id == customer_id, t.customers.c.version == expected_version)
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyError(
+                f"customer {customer_id} was changed or removed since version {expected_version} was read",
+                field="version",
+                value=expected_version,
+            )
+        # Children go by ON DELETE CASCADE; deleted explicitly too in case a host connection has
+        # SQLite foreign keys off.
+        conn.execute(sa.delete(t.customer_contacts).where(t.customer_contacts.c.customer_id == customer_id))
+        conn.execute(sa.delete(t.customer_tags).where(t.customer_tags.c.customer_id == customer_id))
+
+    # -- search ------------------------------------------------------------------------------------
+
+    def search(self, query: CustomerQuery) -> Page[Customer]:
+        """Filters as equality, every folded word of ``text`` a substring of search_text, keyset pages."""
+        c = t.customers.c
+        sort_column: sa.ColumnElement[Any] = {
+            SortKey.NAME: c.name_key,
+            SortKey.CODE: c.code_key,
+            SortKey.CREATED: c.created_at,
+        }[query.sort]
+        conditions: list[sa.ColumnElement[bool]] = []
+        for name in ("status", "customer_type", "category", "level", "region", "sales_rep", "branch"):
+            value = getattr(query, name)
+            if value is not None:
+                conditions.append(c[name] == str(value))
+        for tag in sorted(query.tags):
+            conditions.append(sa.exists().where(t.customer_tags.c.customer_id == c.id, t.customer_tags.c.tag == tag))
+        if query.created_from is not None:
+            conditions.append(c.created_at >= query.created_from)
+        if query.created_to is not None:
+            conditions.append(c.created_at < query.created_to)
+        if query.text:
+            conditions.extend(c.search_text.contains(word, autoescape=True) for word in fold(query.text).split())
+        if query.cursor is not None:
+            raw_value, last_id = decode_cursor(query.cursor)
+            value = dt.datetime.fromisoformat(raw_value) if query.sort is SortKey.CREATED else raw_value
+            if query.descending:
+                conditions.append(sa.or_(sort_column < value, sa.and_(sort_column == value, c.id < last_id)))
+            else:
+                conditions.append(sa.or_(sort_column > value, sa.and_(sort_column == value, c.id > last_id)))
+        order = [sort_column.desc(), c.id.desc()] if query.descending else [sort_column.asc(), c.id.asc()]
+        stmt = (
+            sa.select(c.id, sort_column.label("sort_value"), c.doc)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(query.limit + 1)
+        )
+        rows = self._conn().execute(stmt).all()
+        items = self._load([row.doc for row in rows[: query.limit]])
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = rows[query.limit - 1]
+            # created times as UTC ISO text, as the in-memory adapter writes them
+            sort_value = last.sort_value.isoformat() if isinstance(last.sort_value, dt.datetime) else last.sort_value
+            next_cursor = encode_cursor([sort_value, last.id])
+        return Page(items=items, next_cursor=next_cursor)
+
+
+class SqlReferenceRepository:
+    """Reference entries, custom-field definitions and numbering sequences."""
+
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._conn = connection
+
+    @staticmethod
+    def _entry(row: sa.Row[Any]) -> ReferenceEntry:
+        return ReferenceEntry(
+            kind=ReferenceKind(row.kind),
+            code=row.code,
+            name=row.name,
+            active=bool(row.active),
+            attributes=dict(row.attributes),
+            version=row.version,
+        )
+
+    def add(self, entry: ReferenceEntry) -> None:
+        """Insert; a (kind, code) already present ignoring case raises Conflict(duplicate_code)."""
+        conn = self._conn()
+        try:
+            with _savepoint(conn):
+                conn.execute(
+                    sa.insert(t.reference_entries).values(
+                        kind=str(entry.kind),
+                        code_key=code_key(entry.code),
+                        code=entry.code,
+                        name=entry.name,
+                        active=entry.active,
+                        attributes=dict(entry.attributes),
+                        version=entry.version,
+                    )
+                )
+        except sa.exc.IntegrityError as error:
+            if _is_unique_violation(conn, error):
+                raise _duplicate_code(entry.code) from None
+            raise
+
+    def get(self, kind: str, code: str) -> ReferenceEntry | None:
+        """The entry, matched ignoring case, or None."""
+        row = (
+            self._conn()
+            .execute(
+                sa.select(t.reference_entries).where(
+                    t.reference_entries.c.kind == str(kind), t.reference_entries.c.code_key == code_key(code)
+                )
+            )
+            .first()
+        )
+        return None if row is None else self._entry(row)
+
+    def list(self, kind: str) -> Sequence[ReferenceEntry]:
+        """Every entry of ``kind``, by code."""
+        rows = self._conn().execute(
+            sa.select(t.reference_entries)
+            .where(t.reference_entries.c.kind == str(kind))
+            .order_by(t.reference_entries.c.code_key)
+        )
+        return [self._entry(row) for row in rows]
+
+    def field_definitions(self) -> Mapping[str, CustomFieldDefinition]:
+        """Custom-field definitions by name."""
+        return _field_definitions(self._conn())
+
+    def save_field_definition(self, definition: CustomFieldDefinition) -> None:
+        """Insert or replace a custom-field definition."""
+        _upsert(
+            self._conn(), t.custom_fields, ["name"], {"name": definition.name, "doc": unstructure(definition)}, ["doc"]
+        )
+
+    def numbering(self, name: str) -> NumberingScheme | None:
+        """The numbering scheme called ``name``, or None."""
+        row = self._conn().execute(sa.select(t.numbering).where(t.numbering.c.name == name)).first()
+        if row is None or row.prefix is None or row.width is None:
+            return None  # a sequence used by next_number but never configured
+        return NumberingScheme(name=row.name, prefix=row.prefix, width=row.width)
+
+    def save_numbering(self, scheme: NumberingScheme) -> None:
+        """Insert or replace a numbering scheme, keeping its sequence position."""
+        values = {"name": scheme.name, "prefix": scheme.prefix, "width": scheme.width, "next_value": 1}
+        _upsert(self._conn(), t.numbering, ["name"], values, ["prefix", "width"])
+
+    def next_number(self, name: str) -> int:
+        """Atomically take the next number (first is 1), creating the sequence row if needed (prefix and
+        width stay NULL: the scheme counts as not configured). One statement on SQLite and PostgreSQL
+        (upsert ... RETURNING); MariaDB has no RETURNING on upserts, so there the row is locked with
+        SELECT ... FOR UPDATE first."""
+        conn = self._conn()
+        values = {"name": name, "prefix": None, "width": None, "next_value": 2}
+        if conn.dialect.name in _MYSQL:
+            mstmt = mysql.insert(t.numbering).values(**{**values, "next_value": 1})
+            conn.execute(mstmt.on_duplicate_key_update(next_value=t.numbering.c.next_value))
+            taken = conn.execute(
+                sa.select(t.numbering.c.next_value).where(t.numbering.c.name == name).with_for_update()
+            ).scalar_one()
+            conn.execute(
+                sa.update(t.numbering).where(t.numbering.c.name == name).values(next_value=t.numbering.c.next_value + 1)
+            )
+            return int(taken)
+        dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = dialect_insert(t.numbering).values(**values)
+        stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"next_value": t.numbering.c.next_value + 1})
+        return int(conn.execute(stmt.returning(t.numbering.c.next_value - 1)).scalar_one())
+
+
+class SqlAuditLog:
+    """Append-only audit trail."""
+
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._conn = connection
+
+    def add(self, entry: AuditEntry) -> None:
+        """Record one entry."""
+        self._conn().execute(
+            sa.insert(t.audit).values(
+                id=entry.id,
+                at=entry.at,
+                actor_id=entry.actor_id,
+                action=entry.action,
+                entity_type=entry.entity_type,
+                entity_id=entry.entity_id,
+                changes=unstructure(dict(entry.changes)),
+            )
+        )
+
+    def for_entity(self, entity_type: str, entity_id: str) -> Sequence[AuditEntry]:
+        """Entries of one entity, in the order they were recorded."""
+        rows = self._conn().execute(
+            sa.select(t.audit)
+            .where(t.audit.c.entity_type == entity_type, t.audit.c.entity_id == entity_id)
+            .order_by(t.audit.c.position)
+        )
+        return [
+            AuditEntry(
+                id=row.id,
+                at=row.at,
+                actor_id=row.actor_id,
+                action=row.action,
+                entity_type=row.entity_type,
+                entity_id=row.entity_id,
+                changes=dict(row.changes),
+            )
+            for row in rows
+        ]
+
+
+class SqlOutbox:
+    """Domain events in an outbox table, read in position order.
+
+    Positions come from an auto-increment column. On PostgreSQL and MariaDB those are handed out at
+    insert time but become visible at commit time, so a reader could pass position 7 before the
+    transaction holding position 6 commits, and never see 6. To rule that out, every transaction
+    that appends locks the single ``outbox_lock`` row before its first insert and holds it until it
+    ends: outbox writers are serialized, and positions become visible in order. SQLite needs no lock
+    (write transactions are already serialized by ``BEGIN IMMEDIATE``).
+    """
+
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._conn = connection
+        self._locked_in: object = None
+
+    def _lock(self, conn: sa.Connection) -> None:
+        if conn.dialect.name == "sqlite":
+            return
+        # The innermost transaction: a rolled-back savepoint may have given the lock back.
+        marker = conn.get_nested_transaction() or conn.get_transaction()
+        if marker is not None and marker is self._locked_in:
+            return
+        conn.execute(sa.select(t.outbox_lock.c.id).where(t.outbox_lock.c.id == 1).with_for_update())
+        self._locked_in = marker
+
+    def append(
+        self,
+        *,
+        id: str,
+        type: str,
+        aggregate_type: str,
+        aggregate_id: str,
+        occurred_at: dt.datetime,
+        payload: Mapping[str, Any],
+    ) -> None:
+        """Queue one event; its position is visible to readers once the unit of work commits."""
+        conn = self._conn()
+        self._lock(conn)
+        conn.execute(
+            sa.insert(t.outbox).values(
+                id=id,
+                type=type,
+                aggregate_type=aggregate_type,
+                aggregate_id=aggregate_id,
+                occurred_at=occurred_at,
+                payload=unstructure(dict(payload)),
+                schema_version=1,
+            )
+        )
+
+    def read(self, after: int, limit: int) -> Sequence[Event]:
+        """Committed events with position greater than ``after``, in order, at most ``limit``."""
+        rows = self._conn().execute(
+            sa.select(t.outbox).where(t.outbox.c.position > after).order_by(t.outbox.c.position).limit(limit)
+        )
+        return [
+            Event(
+                position=row.position,
+                id=row.id,
+                type=row.type,
+                aggregate_type=row.aggregate_type,
+                aggregate_id=row.aggregate_id,
+                occurred_at=row.occurred_at,
+                payload=dict(row.payload),
+                schema_version=row.schema_version,
+            )
+            for row in rows
+        ]
+
+
+class SqlInteractions:
+    """Communication history per customer."""
+
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._conn = connection
+
+    def add(self, interaction: Interaction) -> None:
+        """Record one interaction."""
+        self._conn().execute(
+            sa.insert(t.interactions).values(
+                id=interaction.id,
+                customer_id=interaction.customer_id,
+                at=interaction.at,
+                channel=interaction.channel.value,
+                by=interaction.by,
+                summary=interaction.summary,
+                contact_id=interaction.contact_id,
+            )
+        )
+
+    def for_customer(self, customer_id: str, limit: int) -> Sequence[Interaction]:
+        """The latest ``limit`` interactions, newest first (ties: by id, descending)."""
+        rows = self._conn().execute(
+            sa.select(t.interactions)
+            .where(t.interactions.c.customer_id == customer_id)
+            .order_by(t.interactions.c.at.desc(), t.interactions.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            Interaction(
+                id=row.id,
+                customer_id=row.customer_id,
+                at=row.at,
+                channel=Channel(row.channel),
+                by=row.by,
+                summary=row.summary,
+                contact_id=row.contact_id,
+            )
+            for row in rows
+        ]

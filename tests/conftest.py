@@ -1,0 +1,3 @@
+"""Shared fixtures: database servers (tests/servers.py)."""
+
+pytest_plugins = ["tests.servers"]
