@@ -32,8 +32,12 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
-def init_schema(connection: sa.Connection, revision: str = "head") -> None:
-    """Upgrade the database behind ``connection`` to ``revision``; the caller commits."""
+def init_schema(connection: sa.Connection, revision: str = "heads") -> None:
+    """Upgrade the database behind ``connection`` to ``revision``; the caller commits.
+
+    The default is every head: feature areas (accounts, search, governance) each add their own
+    migration branch off the foundation's revision, and a fresh database gets all of them.
+    """
     command.upgrade(alembic_config(connection), revision)
 
 
