@@ -6,6 +6,8 @@ Structuring errors become :class:`ValidationError` with the field path (``contac
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import typing
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -86,7 +88,14 @@ converter.register_unstructure_hook(Decimal, str)
 converter.register_unstructure_hook(Money, lambda m: {"amount": str(m.amount), "currency": m.currency})
 converter.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
 converter.register_unstructure_hook(dt.date, dt.date.isoformat)
-converter.register_unstructure_hook(frozenset, lambda s: sorted(converter.unstructure(x) for x in s))
+# Sets become sorted lists and enums their values, whatever the declared type, so the JSON of equal
+# values is byte-for-byte equal (audit diffs, idempotency fingerprints and stored documents rely on it).
+converter.register_unstructure_hook_func(
+    lambda t: t in (frozenset, set) or typing.get_origin(t) in (frozenset, set),
+    lambda s: sorted(converter.unstructure(x) for x in s),
+)
+converter.register_unstructure_hook(enum.StrEnum, lambda e: e.value)  # before str in the MRO
+converter.register_unstructure_hook(enum.Enum, lambda e: e.value)
 
 
 def _path_error(error: BaseException, path: str) -> ValidationError:
