@@ -88,12 +88,16 @@ converter.register_unstructure_hook(Decimal, str)
 converter.register_unstructure_hook(Money, lambda m: {"amount": str(m.amount), "currency": m.currency})
 converter.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
 converter.register_unstructure_hook(dt.date, dt.date.isoformat)
+
+
 # Sets become sorted lists and enums their values, whatever the declared type, so the JSON of equal
 # values is byte-for-byte equal (audit diffs, idempotency fingerprints and stored documents rely on it).
-converter.register_unstructure_hook_func(
-    lambda t: t in (frozenset, set) or typing.get_origin(t) in (frozenset, set),
-    lambda s: sorted(converter.unstructure(x) for x in s),
-)
+def _is_set_type(t: Any) -> bool:
+    origin: Any = typing.get_origin(t) or t
+    return origin is frozenset or origin is set
+
+
+converter.register_unstructure_hook_func(_is_set_type, lambda s: sorted(converter.unstructure(x) for x in s))
 converter.register_unstructure_hook(enum.StrEnum, lambda e: e.value)  # before str in the MRO
 converter.register_unstructure_hook(enum.Enum, lambda e: e.value)
 
