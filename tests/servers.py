@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -75,16 +77,22 @@ def mariadb_url() -> Iterator[str]:
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
+#: URLs whose schema this session already brought to the latest migration.
+_MIGRATED: set[str] = set()
+
+
 def reset_database(url: str) -> None:
     """Empty every table of the library's schema (creating it first if needed), restarting counters.
 
     Server databases are created once per session; contract tests start each test from this state.
+    Migrations run once per database and session; later calls only empty the tables.
     """
     import sqlalchemy as sa
 
     from bigledger_customers.adapters.sql import metadata, open_sql
 
-    store = open_sql(url)
+    store = open_sql(url, create=url not in _MIGRATED)
+    _MIGRATED.add(url)
     tables = [t for t in reversed(metadata.sorted_tables) if t.name != "outbox_lock"]
     try:
         with store.engine.begin() as conn:
@@ -103,6 +111,23 @@ def reset_database(url: str) -> None:
         store.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the latest schema once per session; tests copy it (much faster)."""
+    from bigledger_customers.adapters.sql import open_sql
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    open_sql(f"sqlite:///{path}").dispose()  # the last connection to close checkpoints the WAL
+    return path
+
+
+def fresh_sqlite(template: Path, directory: Path) -> str:
+    """URL of a new SQLite database in ``directory`` holding the empty, migrated schema."""
+    target = directory / "book.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture(
     params=[
         "sqlite",
@@ -113,7 +138,7 @@ def reset_database(url: str) -> None:
 def sql_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A URL of an empty, migrated database on each SQL backend in turn (SQLite: a new file per test)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('sql') / 'test.db'}"
+        return fresh_sqlite(request.getfixturevalue("sqlite_template"), tmp_path_factory.mktemp("sql"))
     url: str = request.getfixturevalue(f"{request.param}_url")
     reset_database(url)
     return url

@@ -7,6 +7,23 @@ import pytest
 from bigledger_customers import Book, connect
 from bigledger_customers.testing import FrozenClock
 from bigledger_customers.testing.contract import ConcurrencyContract, CustomerContract, EventContract, ReferenceContract
+from bigledger_customers.testing.contract_access import (
+    AccessMatrixContract,
+    CustomerSettingsContract,
+    DataScopeContract,
+)
+from bigledger_customers.testing.contract_accounts import (
+    AccountConcurrencyContract,
+    AccountContract,
+    AccountCrashContract,
+    AccountStateMachineContract,
+)
+from bigledger_customers.testing.contract_credit import (
+    CheckoutContract,
+    CreditConcurrencyContract,
+    CreditContract,
+)
+from bigledger_customers.testing.contract_search import SearchContract
 
 
 @pytest.fixture
@@ -27,4 +44,48 @@ class TestMemoryEvents(EventContract):
 
 
 class TestMemoryConcurrency(ConcurrencyContract):
+    pass
+
+
+class TestMemorySearch(SearchContract):
+    pass
+
+
+class TestMemoryAccounts(AccountContract):
+    pass
+
+
+class TestMemoryAccountConcurrency(AccountConcurrencyContract):
+    pass
+
+
+class TestMemoryAccountCrash(AccountCrashContract):
+    pass
+
+
+class TestMemoryAccountStateMachine(AccountStateMachineContract):
+    pass
+
+
+class TestMemoryCredit(CreditContract):
+    pass
+
+
+class TestMemoryCreditConcurrency(CreditConcurrencyContract):
+    pass
+
+
+class TestMemoryCheckout(CheckoutContract):
+    pass
+
+
+class TestMemoryAccessMatrix(AccessMatrixContract):
+    pass
+
+
+class TestMemoryDataScope(DataScopeContract):
+    pass
+
+
+class TestMemoryCustomerSettings(CustomerSettingsContract):
     pass

@@ -11,6 +11,15 @@
 """
 
 from bigledger_customers._book import Book, connect
+from bigledger_customers.domain.access import (
+    DEFAULT_ACCESS_POLICY,
+    AccessPolicy,
+    DataScope,
+    Grant,
+    Permission,
+    Role,
+    Scope,
+)
 from bigledger_customers.domain.customer import (
     Address,
     AddressKind,
@@ -22,6 +31,9 @@ from bigledger_customers.domain.customer import (
     PartnerRole,
     Priority,
 )
+from bigledger_customers.domain.duplicates import DuplicateMatch, MatchWeights
+from bigledger_customers.domain.merge import MergeRecord, MergeStatus
+from bigledger_customers.domain.privacy import Consent, ErasureReport
 from bigledger_customers.domain.records import SYSTEM, Actor, AuditEntry, Channel, Event, Interaction
 from bigledger_customers.domain.reference import (
     CustomFieldDefinition,
@@ -47,11 +59,14 @@ from bigledger_customers.errors import (
 from bigledger_customers.money import Money
 from bigledger_customers.ports import Clock, SystemClock
 from bigledger_customers.services._base import Settings
+from bigledger_customers.services.access import acting_as, current_actor
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "DEFAULT_ACCESS_POLICY",
     "SYSTEM",
+    "AccessPolicy",
     "Actor",
     "Address",
     "AddressKind",
@@ -63,34 +78,47 @@ __all__ = [
     "Clock",
     "ConcurrencyError",
     "Conflict",
+    "Consent",
     "Contact",
     "CustomFieldDefinition",
     "Customer",
     "CustomerQuery",
     "CustomerStatus",
     "CustomerType",
+    "DataScope",
+    "DuplicateMatch",
+    "ErasureReport",
     "Event",
     "FieldType",
+    "Grant",
     "ImportReport",
     "InsufficientFunds",
     "Interaction",
+    "MatchWeights",
+    "MergeRecord",
+    "MergeStatus",
     "Money",
     "NotAllowed",
     "NotFound",
     "NumberingScheme",
     "Page",
     "PartnerRole",
+    "Permission",
     "PermissionDenied",
     "Priority",
     "ReferenceEntry",
     "ReferenceKind",
+    "Role",
     "RowError",
+    "Scope",
     "Settings",
     "SortKey",
     "SystemClock",
     "ValidationError",
     "__version__",
+    "acting_as",
     "connect",
+    "current_actor",
     "normalise_code",
     "normalise_email",
     "normalise_phone",

@@ -7,8 +7,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bigledger_customers.errors import ValidationError
 from bigledger_customers.ports import Clock, IdGenerator, SystemClock, UnitOfWork, new_id
 from bigledger_customers.services._base import Services, Settings
+from bigledger_customers.services.access import AccessService
+from bigledger_customers.services.accounts import AccountService
+from bigledger_customers.services.checkout import CheckoutService
+from bigledger_customers.services.credit import CreditService
 from bigledger_customers.services.customers import CustomerService
+from bigledger_customers.services.duplicates import DuplicateService
 from bigledger_customers.services.events import EventService
+from bigledger_customers.services.hierarchy import HierarchyService
+from bigledger_customers.services.integrations import IntegrationService
+from bigledger_customers.services.privacy import PrivacyService
 from bigledger_customers.services.reference import ReferenceService
 
 if TYPE_CHECKING:
@@ -41,8 +49,16 @@ class Book:
             uow=store.unit_of_work, clock=clock or SystemClock(), new_id=ids or new_id, settings=settings or Settings()
         )
         self.customers = CustomerService(self.services)
+        self.access = AccessService(self.services)
+        self.integrations = IntegrationService(self.services)
         self.reference = ReferenceService(self.services)
         self.events = EventService(self.services)
+        self.accounts = AccountService(self.services)
+        self.credit = CreditService(self.services)
+        self.checkout = CheckoutService(self.services, self.accounts, self.credit)
+        self.duplicates = DuplicateService(self.services)
+        self.privacy = PrivacyService(self.services)
+        self.hierarchy = HierarchyService(self.services)
         self._close = close
 
     def unit_of_work(self, *, write: bool = True) -> UnitOfWork:

@@ -36,6 +36,7 @@ from bigledger_customers import (
     Priority,
     ReferenceKind,
     SortKey,
+    acting_as,
     connect,
 )
 from bigledger_customers.domain.convert import unstructure
@@ -48,6 +49,7 @@ __all__ = ["app", "main"]
 
 DB_ENV = "BIGLEDGER_CUSTOMERS_DB"
 ACTOR_ENV = "BIGLEDGER_CUSTOMERS_ACTOR"
+ROLES_ENV = "BIGLEDGER_CUSTOMERS_ROLES"
 #: Roles of the CLI's actor: an operator at a terminal administers the customer master.
 CLI_ROLES = ("sales_admin",)
 
@@ -187,11 +189,17 @@ def _options(
     actor: Annotated[
         str, typer.Option("--actor", envvar=ACTOR_ENV, help="Who acts (recorded in the audit trail).", show_envvar=True)
     ] = _default_actor(),
+    roles: Annotated[
+        str,
+        typer.Option("--roles", envvar=ROLES_ENV, help="The actor's roles, comma separated.", show_envvar=True),
+    ] = ",".join(CLI_ROLES),
 ) -> None:
     """Customer master of BigLedger: set up reference data, add, find and change customers."""
     if not actor.strip():
         _fail("invalid_actor", "the actor must not be empty", "actor")
-    ctx.obj = _State(database_url(db), Actor(id=actor.strip(), roles=set(CLI_ROLES)), ctx)
+    acting = Actor(id=actor.strip(), roles={r.strip() for r in roles.split(",") if r.strip()})
+    ctx.obj = _State(database_url(db), acting, ctx)
+    ctx.with_resource(acting_as(acting))  # queries run as the actor too: its scope, its masking
 
 
 def _state(ctx: typer.Context) -> _State:
@@ -363,6 +371,8 @@ def _show_page(page: Page[Customer], as_json: bool) -> None:
         _print("no customers found")
         return
     _print(_customers_table(page.items))
+    if page.total is not None:
+        _print(Text(f"{'at least ' if page.total_is_estimate else ''}{page.total} found", style="dim"))
     if page.next_cursor:
         _print(Text(f"more: repeat with --cursor {page.next_cursor}", style="dim"))
 
@@ -503,14 +513,27 @@ def customer_search(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", metavar="TAG", help="Only customers with this tag; repeatable.")
     ] = None,
+    sales_rep: Annotated[str | None, typer.Option("--sales-rep")] = None,
+    phone_region: Annotated[
+        str | None, typer.Option("--phone-region", help="Read a national phone number in TEXT in this region (MY).")
+    ] = None,
     sort: SortOption = "code",
     descending: Annotated[bool, typer.Option("--desc", help="Sort descending.")] = False,
     limit: LimitOption = 50,
     cursor: CursorOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Find customers by text and filters."""
-    filters = {"status": status, "category": category, "level": level, "region": region, "tags": tag}
+    """Find customers by text (any word's start or any part of a name in any language, code, e-mail,
+    phone, tax number; case, accents and width ignored) and filters."""
+    filters = {
+        "status": status,
+        "category": category,
+        "level": level,
+        "region": region,
+        "tags": tag,
+        "sales_rep": sales_rep,
+        "phone_region": phone_region,
+    }
     _search(ctx, text, filters=filters, sort=sort, descending=descending, limit=limit, cursor=cursor, as_json=as_json)
 
 
@@ -656,6 +679,52 @@ def reference_list(
         _print(Text(f"no {kind} entries"))
         return
     _print(_table(("code", "name", "active"), [(e.code, e.name, e.active) for e in entries]))
+
+
+@app.command("aging")
+def aging(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD); default today.")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer (code or id).")] = None,
+    currency: Annotated[str | None, typer.Option("--currency", help="Only this currency.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the rows to this CSV file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Open receivables by days past due, per customer and in total (DESIGN.md section 4)."""
+    import csv
+    import datetime as dt
+
+    book = _state(ctx).book
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    report = book.credit.aging(day, customer=customer, currency=currency)
+    codes = {r.customer_id: book.customers.get(r.customer_id).code for r in report.rows if r.customer_id}
+    header = ["customer", "currency", *report.bucket_names, "total", "unapplied", "net"]
+    rows = [
+        [codes.get(r.customer_id, "TOTAL") if r.customer_id else "TOTAL", r.currency]
+        + [str(r.buckets[n].amount) for n in report.bucket_names]
+        + [str(r.total.amount), str(r.unapplied.amount), str(r.net.amount)]
+        for r in (*report.rows, *report.totals)
+    ]
+    if csv_path is not None:
+        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+    if as_json:
+        _print_json({"as_of": report.as_of.isoformat(), "rows": [dict(zip(header, r, strict=True)) for r in rows]})
+        return
+    _print(_table(header, rows, title=f"aging as of {report.as_of.isoformat()}"))
+
+
+# import, export and generate live in their own module; importing it registers them on ``app``.
+from bigledger_customers import _cli_bulk  # noqa: E402
+
+del _cli_bulk
+
+# duplicates (the batch duplicate report) lives in its own module too.
+from bigledger_customers import _cli_governance  # noqa: E402
+
+del _cli_governance
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -19,17 +19,47 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bigledger_customers.domain.accounts import (
+    Account,
+    Balance,
+    ExpenseRecord,
+    Hold,
+    IncomeRecord,
+    LedgerEntry,
+    Move,
+    SettlementMethod,
+    TopUpRecord,
+)
+from bigledger_customers.domain.approvals import ApprovalRequest
+from bigledger_customers.domain.credit import CreditHold, CreditProfile, DocumentKind, OpenItem, ReceivableRecord
 from bigledger_customers.domain.customer import Customer
+from bigledger_customers.domain.idempotency import IdempotencyRecord, Outcome
+from bigledger_customers.domain.merge import MergeRecord
+from bigledger_customers.domain.privacy import Consent
+from bigledger_customers.domain.rebates import GrantStatus, RebateGrant
 from bigledger_customers.domain.records import AuditEntry, Event, Interaction
 from bigledger_customers.domain.reference import CustomFieldDefinition, NumberingScheme, ReferenceEntry
 from bigledger_customers.domain.search import CustomerQuery, Page
+from bigledger_customers.domain.terms import PaymentTerms
+from bigledger_customers.money import Money
 
 __all__ = [
+    "AccountRecords",
+    "AccountRepository",
+    "ApprovalRepository",
     "AuditLog",
+    "BalanceRepository",
     "Clock",
+    "ConfigStore",
+    "CreditRepository",
     "CustomerRepository",
+    "GovernanceRepository",
+    "GrantRepository",
+    "HoldRepository",
     "IdGenerator",
+    "IdempotencyStore",
     "Interactions",
+    "Ledger",
     "Outbox",
     "ReferenceRepository",
     "SystemClock",
@@ -104,6 +134,13 @@ class CustomerRepository(Protocol):
 
     def count(self) -> int:
         """How many customers are stored."""
+        ...
+
+    def match_candidates(self, keys: Sequence[str], limit: int) -> Sequence[Customer]:
+        """Up to ``limit`` customers stored under any of ``keys`` (see ``domain.duplicates.index_keys``).
+
+        The repository files every customer it saves under ``index_keys(customer)``.
+        """
         ...
 
 
@@ -191,6 +228,54 @@ class Interactions(Protocol):
         ...
 
 
+class GovernanceRepository(Protocol):
+    """Merge records, consent records, and the storage-wide edits merges and erasures need (issue 7)."""
+
+    def add_merge(self, record: MergeRecord) -> None:
+        """Store a new merge record."""
+        ...
+
+    def get_merge(self, merge_id: str) -> MergeRecord | None:
+        """The merge record, or None."""
+        ...
+
+    def update_merge(self, record: MergeRecord) -> None:
+        """Replace a stored merge record (unmerged, or its snapshots anonymised)."""
+        ...
+
+    def merges_for(self, customer_id: str) -> Sequence[MergeRecord]:
+        """Merge records naming the customer as survivor or duplicate, oldest first."""
+        ...
+
+    def interaction_ids(self, customer_id: str) -> Sequence[str]:
+        """Ids of every interaction of the customer, sorted."""
+        ...
+
+    def move_interactions(self, ids: Sequence[str], to_customer_id: str) -> None:
+        """Give the interactions with these ids to another customer."""
+        ...
+
+    def erase_interactions(self, customer_id: str, *, contact_id: str | None, text: str) -> int:
+        """Overwrite the summaries (and contact link) of the customer's interactions, or of one contact's."""
+        ...
+
+    def rewrite_audit(self, entry: AuditEntry, changes: Mapping[str, Any]) -> None:
+        """Replace the changes of one audit entry (erasure only: personal values are scrubbed)."""
+        ...
+
+    def add_consent(self, consent: Consent) -> None:
+        """Record consent given or withdrawn."""
+        ...
+
+    def consents(self, customer_id: str) -> Sequence[Consent]:
+        """Consent records of the customer (and its contacts), oldest first."""
+        ...
+
+    def erase_consent_evidence(self, customer_id: str, *, contact_id: str | None, text: str) -> int:
+        """Overwrite the free-text evidence of the customer's (or one contact's) consent records."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving without :meth:`commit` rolls back."""
 
@@ -208,6 +293,39 @@ class UnitOfWork(Protocol):
 
     @property
     def interactions(self) -> Interactions: ...
+
+    @property
+    def governance(self) -> GovernanceRepository: ...
+
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
+    def balances(self) -> BalanceRepository: ...
+
+    @property
+    def grants(self) -> GrantRepository: ...
+
+    @property
+    def holds(self) -> HoldRepository: ...
+
+    @property
+    def account_records(self) -> AccountRecords: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def approvals(self) -> ApprovalRepository: ...
+
+    @property
+    def config(self) -> ConfigStore: ...
+
+    @property
+    def credit(self) -> CreditRepository: ...
 
     def __enter__(self) -> Self: ...
 
@@ -228,3 +346,281 @@ class UnitOfWorkFactory(Protocol):
     """Builds a new unit of work; ``write=False`` lets an adapter take a cheaper read transaction."""
 
     def __call__(self, *, write: bool = True) -> UnitOfWork: ...
+
+
+# -- customer accounts (DESIGN.md section 5) ------------------------------------------------------
+
+
+class AccountRepository(Protocol):
+    """One account per customer; its id is the customer's id."""
+
+    def get(self, account_id: str) -> Account | None:
+        """The account, or None."""
+        ...
+
+    def lock(self, account_id: str) -> Account | None:
+        """The account, locked against other writers until the unit of work ends (None when missing).
+
+        Every money command locks the one account it touches before any write, so commands on one
+        account run one after another and never deadlock (one row, one order).
+        """
+        ...
+
+    def add(self, account: Account) -> None:
+        """Insert; a customer that already has an account raises Conflict."""
+        ...
+
+    def update(self, account: Account, expected_version: int) -> None:
+        """Replace if the stored version is still ``expected_version`` (else ConcurrencyError)."""
+        ...
+
+    def create_missing(
+        self, *, after: str, limit: int, settlement_method: SettlementMethod, now: dt.datetime
+    ) -> tuple[int, str | None]:
+        """Create the accounts of up to ``limit`` customers without one whose id is above ``after``,
+        in id order; return how many were created and the last customer id looked at (None when none)."""
+        ...
+
+    def count(self) -> int:
+        """How many accounts exist."""
+        ...
+
+
+class BalanceRepository(Protocol):
+    """Prepayment balances per (account, currency). Moves are atomic and never leave a part negative."""
+
+    def get(self, account_id: str, currency: str) -> Balance | None:
+        """The balance, or None when nothing ever moved in that currency."""
+        ...
+
+    def for_account(self, account_id: str) -> Mapping[str, Balance]:
+        """Every balance of the account by currency."""
+        ...
+
+    def move(self, account_id: str, move: Move) -> Balance:
+        """Apply ``move`` atomically (creating the balance on a first deposit) and return the balance after it.
+
+        When it would leave a part negative nothing is written and InsufficientFunds is raised.
+        """
+        ...
+
+
+class GrantRepository(Protocol):
+    """Rebate grants; ``move`` is atomic like :meth:`BalanceRepository.move`."""
+
+    def get(self, grant_id: str) -> RebateGrant | None:
+        """The grant, or None."""
+        ...
+
+    def add(self, grant: RebateGrant) -> None:
+        """Insert a new grant; a second order-rule grant for the same (rule, order) raises Conflict."""
+        ...
+
+    def for_account(self, account_id: str) -> Sequence[RebateGrant]:
+        """The account's grants by id."""
+        ...
+
+    def for_order(self, rule_id: str, order_number: str) -> RebateGrant | None:
+        """The grant a rule gave for an order, if any."""
+        ...
+
+    def move(self, grant_id: str, move: Move) -> RebateGrant:
+        """Apply ``move`` atomically (exhausted when nothing remains); InsufficientFunds when it does not fit."""
+        ...
+
+    def set_status(self, grant: RebateGrant, status: GrantStatus) -> RebateGrant:
+        """Change the status (approve, reject, expire) of a grant whose version is ``grant.version``."""
+        ...
+
+    def expired(self, as_of: dt.datetime, limit: int) -> Sequence[RebateGrant]:
+        """Approved grants whose validity ended by ``as_of``."""
+        ...
+
+    def has_any(self, customer_id: str) -> bool:
+        """True when the customer has any grant."""
+        ...
+
+
+class HoldRepository(Protocol):
+    """Two-phase holds."""
+
+    def add(self, hold: Hold) -> None:
+        """Insert a new hold."""
+        ...
+
+    def get(self, hold_id: str) -> Hold | None:
+        """The hold, or None."""
+        ...
+
+    def update(self, hold: Hold, expected_version: int) -> None:
+        """Replace if the stored version is still ``expected_version`` (else ConcurrencyError)."""
+        ...
+
+    def overdue(self, now: dt.datetime, *, account_id: str | None = None, limit: int = 1000) -> Sequence[Hold]:
+        """Open holds whose expiry has come, of one account or of all, oldest first."""
+        ...
+
+
+class AccountRecords(Protocol):
+    """Top-ups, offline income and expense records."""
+
+    def add_top_up(self, record: TopUpRecord) -> None: ...
+
+    def add_income(self, record: IncomeRecord) -> None: ...
+
+    def get_income(self, income_id: str) -> IncomeRecord | None: ...
+
+    def update_income(self, record: IncomeRecord) -> None:
+        """Replace a pending income by its decided form (ConcurrencyError when no longer pending)."""
+        ...
+
+    def add_expense(self, record: ExpenseRecord) -> None: ...
+
+    def top_ups(self, account_id: str) -> Sequence[TopUpRecord]: ...
+
+    def incomes(self, account_id: str) -> Sequence[IncomeRecord]: ...
+
+    def expenses(self, account_id: str) -> Sequence[ExpenseRecord]: ...
+
+
+class Ledger(Protocol):
+    """Append-only ledger entries; ``seq`` is given on insert and orders the entries of a balance."""
+
+    def add(self, entry: LedgerEntry) -> None: ...
+
+    def for_account(self, account_id: str) -> Sequence[LedgerEntry]:
+        """Entries of one account in ``seq`` order."""
+        ...
+
+    def all(self, *, after: int = 0, limit: int = 10_000) -> Sequence[LedgerEntry]:
+        """Entries with ``seq`` above ``after`` in order."""
+        ...
+
+    def has_entries(self, customer_id: str) -> bool: ...
+
+
+class IdempotencyStore(Protocol):
+    """Claimed idempotency keys and their first outcome, written in the command's transaction."""
+
+    def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Claim ``record.key`` (its outcome still None) or return the record that already holds it.
+
+        A concurrent claim of the same key waits until the first transaction ends (SQL: the unique
+        index), so a replay always sees the first outcome.
+        """
+        ...
+
+    def finish(self, key: str, outcome: Outcome) -> None:
+        """Store the outcome of a key claimed in this unit of work."""
+        ...
+
+
+class ApprovalRepository(Protocol):
+    """Approval requests (DESIGN.md section 3)."""
+
+    def add(self, request: ApprovalRequest) -> None: ...
+
+    def get(self, request_id: str) -> ApprovalRequest | None: ...
+
+    def update(self, request: ApprovalRequest, expected_version: int) -> None:
+        """Replace if the stored version is still ``expected_version`` (else ConcurrencyError)."""
+        ...
+
+    def pending(self, *, command: str | None = None, limit: int = 100) -> Sequence[ApprovalRequest]: ...
+
+
+class ConfigStore(Protocol):
+    """Named JSON documents a host configures (usage rules, order rules, fees, approval policy)."""
+
+    def get(self, name: str) -> Any: ...
+
+    def put(self, name: str, value: Any) -> None: ...
+
+
+# -- credit (DESIGN.md section 4) -----------------------------------------------------------------
+
+
+class CreditRepository(Protocol):
+    """Credit profiles, payment terms, receivables (documents, open items, allocations) and credit holds."""
+
+    def get_profile(self, customer_id: str, currency: str) -> CreditProfile | None:
+        """The customer's profile in ``currency``, or None."""
+        ...
+
+    def lock_profile(self, customer_id: str, currency: str) -> CreditProfile | None:
+        """Like :meth:`get_profile`, and locks the row until the unit of work ends (serialises holds)."""
+        ...
+
+    def profiles(self, customer_id: str) -> Sequence[CreditProfile]:
+        """Every profile of the customer, by currency."""
+        ...
+
+    def save_profile(self, profile: CreditProfile, expected_version: int) -> None:
+        """Insert (``expected_version`` 0) or replace if the stored version still matches (else ConcurrencyError)."""
+        ...
+
+    def get_terms(self, code: str) -> PaymentTerms | None:
+        """Payment terms by code (ignoring case), or None."""
+        ...
+
+    def save_terms(self, terms: PaymentTerms) -> None:
+        """Insert or replace payment terms."""
+        ...
+
+    def list_terms(self) -> Sequence[PaymentTerms]:
+        """Every stored payment terms, by code."""
+        ...
+
+    def get_document(self, kind: DocumentKind, number: str) -> ReceivableRecord | None:
+        """The posted document of ``kind`` numbered ``number`` (ignoring case), or None."""
+        ...
+
+    def add_document(self, record: ReceivableRecord) -> None:
+        """Record a posted document; the same (kind, number) twice raises Conflict."""
+        ...
+
+    def add_item(self, item: OpenItem) -> None:
+        """Insert an open item."""
+        ...
+
+    def set_open(self, item: OpenItem, open_after: OpenItem) -> None:
+        """Replace ``item`` by ``open_after`` if its open amount is still ``item.open`` (else ConcurrencyError)."""
+        ...
+
+    def items(
+        self, customer_ids: Sequence[str], *, currency: str | None = None, open_only: bool = True
+    ) -> Sequence[OpenItem]:
+        """Items of the customers (only those with something open unless ``open_only`` is False)."""
+        ...
+
+    def all_open_items(self, currency: str | None = None) -> Sequence[OpenItem]:
+        """Every item with something open, of every customer."""
+        ...
+
+    def open_total(self, customer_ids: Sequence[str], currency: str) -> Money:
+        """Open invoice amounts less unapplied credit of the customers, in ``currency``."""
+        ...
+
+    def invoiced(self, customer_ids: Sequence[str] | None, currency: str, start: dt.date, end: dt.date) -> Money:
+        """Invoice lines issued in ``[start, end]`` (of these customers, or all with None)."""
+        ...
+
+    def add_hold(self, hold: CreditHold) -> None:
+        """Insert a new credit hold."""
+        ...
+
+    def get_hold(self, hold_id: str) -> CreditHold | None:
+        """The hold, or None."""
+        ...
+
+    def close_hold(self, hold: CreditHold) -> None:
+        """Store the closed form of a hold that is still open (else ConcurrencyError)."""
+        ...
+
+    def held_total(self, customer_ids: Sequence[str], currency: str, now: dt.datetime) -> Money:
+        """Open, unexpired credit holds of the customers in ``currency``."""
+        ...
+
+    def has_history(self, customer_id: str) -> bool:
+        """True when the customer has receivables or credit holds (so it is voided, not deleted)."""
+        ...

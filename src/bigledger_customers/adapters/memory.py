@@ -8,14 +8,19 @@ lost update is possible); every write is journaled and undone on rollback. State
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 import attrs
 
+from bigledger_customers.adapters.memory_accounts import AccountTables, MemoryAccountRepositories
+from bigledger_customers.adapters.memory_credit import CreditTables, MemoryCredit
+from bigledger_customers.adapters.memory_governance import GovernanceTables, MemoryGovernance
 from bigledger_customers.domain.customer import Customer
+from bigledger_customers.domain.duplicates import index_keys
 from bigledger_customers.domain.records import AuditEntry, Event, Interaction
 from bigledger_customers.domain.reference import CustomFieldDefinition, NumberingScheme, ReferenceEntry
 from bigledger_customers.domain.search import (
@@ -26,6 +31,7 @@ from bigledger_customers.domain.search import (
     encode_cursor,
     matches_text,
     name_key,
+    page_total,
     search_text,
 )
 from bigledger_customers.domain.validation import code_key
@@ -44,6 +50,10 @@ class MemoryStore:
         self.customers: dict[str, Customer] = {}
         self.by_code: dict[str, str] = {}
         self.search_text: dict[str, str] = {}
+        self.name_keys: dict[str, str] = {}
+        #: Duplicate-check keys (domain.duplicates.index_keys): key -> ids, and id -> its keys.
+        self.match_keys: dict[str, set[str]] = {}
+        self.match_keys_of: dict[str, frozenset[str]] = {}
         self.children: dict[str, set[str]] = {}
         self.reference: dict[tuple[str, str], ReferenceEntry] = {}
         self.fields: dict[str, CustomFieldDefinition] = {}
@@ -54,6 +64,11 @@ class MemoryStore:
         self.interactions: dict[str, list[Interaction]] = {}
         #: Probes a later module registers to say a customer has financial records.
         self.financial_probes: list[Callable[[str], bool]] = []
+        self.account_tables = AccountTables()
+        self.governance_tables = GovernanceTables()
+        self.financial_probes.append(self.account_tables.has_financial_history)
+        self.credit_tables = CreditTables()
+        self.financial_probes.append(self.credit_tables.has_financial_history)
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:
         """A new unit of work on this store (``write`` is accepted for the port; all are serial)."""
@@ -111,8 +126,21 @@ class _Customers:
 
     def _index(self, customer: Customer) -> None:
         self._j.put(self._s.search_text, customer.id, search_text(customer))
+        self._j.put(self._s.name_keys, customer.id, name_key(customer))
+        self._file_match_keys(customer.id, index_keys(customer))
         if customer.parent_id:
             self._j.add_to_set(self._s.children, customer.parent_id, customer.id)
+
+    def _file_match_keys(self, customer_id: str, keys: frozenset[str]) -> None:
+        for key in self._s.match_keys_of.get(customer_id, frozenset()) - keys:
+            self._j.discard_from_set(self._s.match_keys, key, customer_id)
+        for key in keys:
+            self._j.add_to_set(self._s.match_keys, key, customer_id)
+        self._j.put(self._s.match_keys_of, customer_id, keys)
+
+    def match_candidates(self, keys: Sequence[str], limit: int) -> Sequence[Customer]:
+        ids = sorted({i for key in keys for i in self._s.match_keys.get(key, ())})
+        return [self._s.customers[i] for i in ids[:limit]]
 
     def add(self, customer: Customer) -> None:
         key = code_key(customer.code)
@@ -123,6 +151,13 @@ class _Customers:
         self._j.put(self._s.customers, customer.id, customer)
         self._j.put(self._s.by_code, key, customer.id)
         self._index(customer)
+
+    def add_many(self, customers: Sequence[Customer]) -> None:
+        for customer in customers:
+            self.add(customer)
+
+    def existing_codes(self, keys: Iterable[str]) -> set[str]:
+        return {key for key in keys if key in self._s.by_code}
 
     def update(self, customer: Customer, expected_version: int) -> None:
         stored = self._s.customers.get(customer.id)
@@ -149,6 +184,8 @@ class _Customers:
         self._j.delete(self._s.customers, customer_id)
         self._j.delete(self._s.by_code, code_key(stored.code))
         self._j.delete(self._s.search_text, customer_id)
+        self._j.delete(self._s.name_keys, customer_id)
+        self._file_match_keys(customer_id, frozenset())
         if stored.parent_id:
             self._j.discard_from_set(self._s.children, stored.parent_id, customer_id)
 
@@ -162,19 +199,26 @@ class _Customers:
         return len(self._s.customers)
 
     def search(self, query: CustomerQuery) -> Page[Customer]:
-        rows = [c for c in self._s.customers.values() if _matches(c, query, self._s.search_text[c.id])]
-        rows.sort(key=lambda c: (sort_value(c, query.sort), c.id), reverse=query.descending)
+        terms = query.terms
+        texts = self._s.search_text
+        rows = [c for c in self._s.customers.values() if _matches(c, query, texts[c.id], terms)]
+        counted = len(rows)
+        names = self._s.name_keys
+
+        def key(c: Customer) -> tuple[str, str]:
+            value = names[c.id] if query.sort is SortKey.NAME else sort_value(c, query.sort)
+            return (value, c.id)
+
         if query.cursor is not None:
             after = tuple(decode_cursor(query.cursor))
-            if query.descending:
-                rows = [c for c in rows if (sort_value(c, query.sort), c.id) < after]
-            else:
-                rows = [c for c in rows if (sort_value(c, query.sort), c.id) > after]
-        page = rows[: query.limit]
-        more = len(rows) > query.limit
-        last = page[-1] if page else None
-        cursor = encode_cursor([sort_value(last, query.sort), last.id]) if more and last else None
-        return Page(items=page, next_cursor=cursor)
+            rows = [c for c in rows if (key(c) < after if query.descending else key(c) > after)]
+        pick = heapq.nlargest if query.descending else heapq.nsmallest
+        found = pick(query.limit + 1, rows, key=key)
+        page = found[: query.limit]
+        more = len(found) > query.limit
+        cursor = encode_cursor(list(key(page[-1]))) if more and page else None
+        total, estimate = page_total(query, counted)
+        return Page(items=page, next_cursor=cursor, total=total, total_is_estimate=estimate)
 
 
 def sort_value(customer: Customer, sort: SortKey) -> str:
@@ -186,7 +230,7 @@ def sort_value(customer: Customer, sort: SortKey) -> str:
     return customer.created_at.astimezone(dt.UTC).isoformat()
 
 
-def _matches(c: Customer, q: CustomerQuery, text: str) -> bool:
+def _matches(c: Customer, q: CustomerQuery, text: str, terms: tuple[str, ...]) -> bool:
     checks = (
         (q.status, c.status.value),
         (q.customer_type, c.customer_type.value),
@@ -198,13 +242,15 @@ def _matches(c: Customer, q: CustomerQuery, text: str) -> bool:
     )
     if any(want is not None and want != have for want, have in checks):
         return False
+    if q.scope is not None and not q.scope.covers(c):
+        return False
     if not q.tags <= c.tags:
         return False
     if q.created_from is not None and c.created_at < q.created_from:
         return False
     if q.created_to is not None and c.created_at >= q.created_to:
         return False
-    return matches_text(text, q.text)
+    return matches_text(text, terms)
 
 
 class _Reference:
@@ -250,6 +296,10 @@ class _Audit:
     def add(self, entry: AuditEntry) -> None:
         self._j.append(self._s.audit.setdefault((entry.entity_type, entry.entity_id), []), entry)
 
+    def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        for entry in entries:
+            self.add(entry)
+
     def for_entity(self, entity_type: str, entity_id: str) -> Sequence[AuditEntry]:
         return list(self._s.audit.get((entity_type, entity_id), ()))
 
@@ -280,6 +330,10 @@ class _Outbox:
         )
         self._j.append(self._s.events, event)
 
+    def append_many(self, events: Sequence[Mapping[str, Any]]) -> None:
+        for event in events:
+            self.append(**event)
+
     def read(self, after: int, limit: int) -> Sequence[Event]:
         return self._s.events[max(after, 0) : max(after, 0) + limit]
 
@@ -298,7 +352,7 @@ class _Interactions:
 
 
 @attrs.define
-class MemoryUnitOfWork:
+class MemoryUnitOfWork(MemoryAccountRepositories):
     """One transaction on a :class:`MemoryStore`; holds the store's lock while open."""
 
     store: MemoryStore
@@ -308,6 +362,8 @@ class MemoryUnitOfWork:
     audit: _Audit = attrs.field(init=False)
     events: _Outbox = attrs.field(init=False)
     interactions: _Interactions = attrs.field(init=False)
+    governance: MemoryGovernance = attrs.field(init=False)
+    credit: MemoryCredit = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.customers = _Customers(self.store, self._journal)
@@ -315,6 +371,8 @@ class MemoryUnitOfWork:
         self.audit = _Audit(self.store, self._journal)
         self.events = _Outbox(self.store, self._journal)
         self.interactions = _Interactions(self.store, self._journal)
+        self.governance = MemoryGovernance(self.store, self._journal)
+        self.credit = MemoryCredit(self.store.credit_tables, self._journal)
 
     def __enter__(self) -> Self:
         self.store.lock.acquire()

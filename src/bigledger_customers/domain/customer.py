@@ -18,6 +18,8 @@ import attrs
 
 from bigledger_customers.domain import validation as v
 from bigledger_customers.domain.convert import structure_as, unstructure
+from bigledger_customers.domain.external import CreditReport
+from bigledger_customers.domain.tax import Preferences, TaxProfile
 from bigledger_customers.errors import NotAllowed, ValidationError
 from bigledger_customers.money import validate_currency
 
@@ -167,10 +169,13 @@ class Customer:
     currency: str | None = None
     country: str | None = None
     tax_numbers: Mapping[str, str] = attrs.field(factory=dict)
+    tax: TaxProfile = attrs.field(factory=TaxProfile)  # tax category, exemption, receivable account (domain.tax)
     website: str | None = None
     social: Mapping[str, str] = attrs.field(factory=dict)
     tags: frozenset[str] = frozenset()
     notes: str = ""
+    preferences: Preferences = attrs.field(factory=Preferences)  # payment methods, delivery (domain.tax)
+    credit_report: CreditReport | None = None  # the latest credit bureau report (services.integrations)
     status: CustomerStatus = CustomerStatus.ACTIVE
     status_reason: str | None = None
     merged_into: str | None = None
@@ -240,6 +245,8 @@ PROFILE_FIELDS: Final = frozenset(
         "currency",
         "country",
         "tax_numbers",
+        "tax",
+        "preferences",
         "website",
         "social",
         "tags",

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from bigledger_customers.domain.access import DEFAULT_ACCESS_POLICY, AccessPolicy
 from bigledger_customers.domain.customer import Customer, CustomerStatus
 from bigledger_customers.domain.records import Actor, AuditEntry
 from bigledger_customers.domain.validation import normalise_code
 from bigledger_customers.errors import NotFound, ValidationError
+from bigledger_customers.integrations import Integrations
 from bigledger_customers.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from bigledger_customers.services import access as _access
 
 __all__ = ["Services", "Settings"]
+
+
+def _decimal(value: object) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 @attrs.frozen(kw_only=True)
@@ -24,6 +32,15 @@ class Settings:
     max_hierarchy_depth: int = attrs.field(default=8, validator=attrs.validators.ge(1))
     #: Only customers whose registration was approved may get online ordering access.
     ordering_requires_approved_registration: bool = True
+    #: What create does when a likely duplicate exists (DESIGN.md section 3, Duplicates): ``"warn"``
+    #: (a ``customer.duplicate_suspected`` event), ``"block"`` (Conflict ``possible_duplicate``) or ``"off"``.
+    duplicate_check: str = attrs.field(default="warn", validator=attrs.validators.in_(("off", "warn", "block")))
+    #: Score (0..1) from which a pair is a likely duplicate; 0.5 was tuned on FEBRL (docs/data-quality.md).
+    duplicate_threshold: Decimal = attrs.field(default=Decimal("0.5"), converter=_decimal)
+    #: Who may do what (docs/permissions.md); pass your own AccessPolicy to change roles.
+    access: AccessPolicy = DEFAULT_ACCESS_POLICY
+    #: The host's providers: exchange rates, credit bureau, address verifier, notifier (docs/ports.md).
+    integrations: Integrations = attrs.field(factory=Integrations)
 
 
 @attrs.frozen(kw_only=True)
@@ -34,6 +51,18 @@ class Services:
     clock: Clock
     new_id: IdGenerator
     settings: Settings = Settings()
+
+    def authorize(self, actor: Actor | None, permission: str, customer: Customer | str | None = None) -> Actor:
+        """The acting actor (``actor`` or the context's) if it holds ``permission`` over ``customer``.
+
+        Call it first in every command; a refusal is audited in its own unit of work and raised
+        (see :func:`bigledger_customers.services.access.authorize`).
+        """
+        return _access.authorize(self, actor, permission, customer)
+
+    def read_access(self, actor: Actor | None, permission: str = "customer.read") -> _access.ReadAccess:
+        """What a query may show ``actor`` (no actor at all: the host's own call, unrestricted)."""
+        return _access.read_access(self, actor, permission)
 
     def record(
         self,

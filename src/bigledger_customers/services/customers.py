@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
 from bigledger_customers.domain import customer as rules
+from bigledger_customers.domain.access import Permission, refuse_masked
 from bigledger_customers.domain.convert import structure, structure_as, unstructure
 from bigledger_customers.domain.customer import (
     Address,
@@ -18,13 +19,17 @@ from bigledger_customers.domain.customer import (
     CustomerStatus,
     Problems,
 )
+from bigledger_customers.domain.duplicates import DuplicateMatch
 from bigledger_customers.domain.records import Actor, AuditEntry, Channel, Interaction
 from bigledger_customers.domain.reference import NumberingScheme
-from bigledger_customers.domain.search import CustomerQuery, Page, SortKey
+from bigledger_customers.domain.search import DEFAULT_COUNT_LIMIT, CustomerQuery, Page, SortKey
 from bigledger_customers.domain.validation import normalise_code
-from bigledger_customers.errors import ConcurrencyError, Conflict, NotAllowed, ValidationError
+from bigledger_customers.errors import ConcurrencyError, Conflict, ImportReport, NotAllowed, ValidationError
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer
+from bigledger_customers.services.access import mask_changes, out_of_scope
+from bigledger_customers.services.accounts import ensure_account_on_create
+from bigledger_customers.services.duplicates import DuplicateService, screen_new_customer
 
 __all__ = ["CustomerService"]
 
@@ -48,10 +53,17 @@ class CustomerService:
 
     # -- queries -------------------------------------------------------------------------------
 
-    def get(self, ref: str) -> Customer:
-        """The customer with code ``ref`` (ignoring case) or id ``ref``; merged ones resolve to the survivor."""
+    def get(self, ref: str, *, actor: Actor | None = None) -> Customer:
+        """The customer with code ``ref`` (ignoring case) or id ``ref``; merged ones resolve to the survivor.
+
+        With an actor (given or from ``acting_as``) a customer outside its scope is NotFound.
+        """
+        access = self._s.read_access(actor)
         with self._s.uow(write=False) as uow:
-            return load_customer(uow, ref)
+            customer = load_customer(uow, ref)
+        if not access.covers(customer):
+            raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
+        return access.show(customer)
 
     def search(
         self,
@@ -71,11 +83,19 @@ class CustomerService:
         descending: bool = False,
         limit: int = 50,
         cursor: str | None = None,
+        phone_region: str | None = None,
+        count_limit: int = DEFAULT_COUNT_LIMIT,
+        actor: Actor | None = None,
     ) -> Page[Customer]:
         """Customers matching every given filter, in ``sort`` order, ``limit`` at a time.
 
-        Pass the returned ``next_cursor`` back as ``cursor`` for the next page.
+        Pass the returned ``next_cursor`` back as ``cursor`` for the next page. ``text`` matches
+        names (any word's prefix, any substring), code, e-mail, phone and tax number, ignoring case,
+        accents and width; a whole phone number is read in ``phone_region`` and matched in E.164.
+        The first page carries ``total`` (exact up to ``count_limit``, else flagged an estimate).
+        With an actor, only customers in its data scope match (the filter is part of the query).
         """
+        access = self._s.read_access(actor)
         try:
             query = CustomerQuery(
                 text=text,
@@ -93,41 +113,95 @@ class CustomerService:
                 descending=descending,
                 limit=limit,
                 cursor=cursor,
+                phone_region=phone_region,
+                count_limit=count_limit,
+                scope=access.scope_or_none(),
             )
         except ValueError as error:
             if isinstance(error, ValidationError):
                 raise
             raise ValidationError(str(error), field="limit", value=limit) from None
         with self._s.uow(write=False) as uow:
-            return uow.customers.search(query)
+            page = uow.customers.search(query)
+        return page if access.sensitive else attrs.evolve(page, items=[access.show(c) for c in page.items])
 
-    def children(self, ref: str) -> list[Customer]:
-        """Direct children of the customer, by code."""
+    def export(
+        self, text: str | None = None, *, page_size: int = 1000, actor: Actor | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Stream matching customers (``search``'s text and filters) as JSON-ready mappings in code
+        order, a page at a time: memory stays constant however many there are.
+
+        An actor needs ``customer.export``; it gets its scope only, sensitive fields masked unless
+        it holds ``customer.view_sensitive``."""
+        access = self._s.read_access(actor, Permission.CUSTOMER_EXPORT)
+        filters["actor"] = access.actor
+        from bigledger_customers.services.bulk import export_customers
+
+        return export_customers(self.search, page_size=page_size, text=text, **filters)
+
+    def import_rows(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        mode: Literal["commit_good_rows", "all_or_nothing"] = "commit_good_rows",
+        batch_size: int = 5000,
+        on_progress: Callable[[ImportReport], None] | None = None,
+        actor: Actor | None = None,
+        workers: int | None = None,
+    ) -> ImportReport:
+        """Create or update (by code) customers from ``rows`` in batches; every bad row is reported.
+
+        See :mod:`bigledger_customers.services.bulk` for the modes, row numbers and workers.
+        """
+        actor = self._s.authorize(actor, Permission.CUSTOMER_IMPORT)
+        from bigledger_customers.services.bulk import import_rows
+
+        return import_rows(
+            self._s, rows, mode=mode, batch_size=batch_size, on_progress=on_progress, actor=actor, workers=workers
+        )
+
+    def children(self, ref: str, *, actor: Actor | None = None) -> list[Customer]:
+        """Direct children of the customer, by code (those in the actor's scope)."""
+        access = self._s.read_access(actor)
         with self._s.uow(write=False) as uow:
             parent = load_customer(uow, ref)
             found = [uow.customers.get(i) for i in uow.customers.children(parent.id)]
-        return sorted((c for c in found if c is not None), key=lambda c: c.code)
+        if not access.covers(parent):
+            raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
+        shown = [access.show(c) for c in found if c is not None and access.covers(c)]
+        return sorted(shown, key=lambda c: c.code)
 
-    def history(self, ref: str) -> Sequence[AuditEntry]:
-        """The audit trail of the customer, oldest first."""
+    def history(self, ref: str, *, actor: Actor | None = None) -> Sequence[AuditEntry]:
+        """The audit trail of the customer, oldest first (sensitive values masked for the actor)."""
+        access = self._s.read_access(actor)
         with self._s.uow(write=False) as uow:
             customer = load_customer(uow, ref, follow_merge=False)
-            return list(uow.audit.for_entity("customer", customer.id))
+            entries = list(uow.audit.for_entity("customer", customer.id))
+        if not access.covers(customer):
+            raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
+        return entries if access.sensitive else [attrs.evolve(e, changes=mask_changes(e.changes)) for e in entries]
 
-    def interactions(self, ref: str, *, limit: int = 50) -> Sequence[Interaction]:
+    def interactions(self, ref: str, *, limit: int = 50, actor: Actor | None = None) -> Sequence[Interaction]:
         """The latest interactions, newest first."""
+        access = self._s.read_access(actor)
         with self._s.uow(write=False) as uow:
             customer = load_customer(uow, ref)
-            return list(uow.interactions.for_customer(customer.id, limit))
+            found = list(uow.interactions.for_customer(customer.id, limit))
+        if not access.covers(customer):
+            raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
+        return found
 
     # -- create --------------------------------------------------------------------------------
 
-    def create(self, data: Mapping[str, Any], *, actor: Actor) -> Customer:
+    def create(self, data: Mapping[str, Any], *, actor: Actor | None = None, allow_duplicate: bool = False) -> Customer:
         """Validate and store a new customer; the code is generated when not given.
 
         Every problem of ``data`` is reported at once (a :class:`ValidationError` whose
         ``details`` hold one error per field); nothing is written unless all is well.
+        A likely duplicate is announced or refused per ``Settings.duplicate_check``; with
+        ``allow_duplicate`` a refusal is overridden (see :meth:`find_duplicates`).
         """
+        actor = self._s.authorize(actor, Permission.CUSTOMER_CREATE)
         data = rules.normalise_keys(data, rules.CREATE_FIELDS)
         now = self._s.clock.now()
         given_code = data.pop("code", None)
@@ -140,6 +214,7 @@ class CustomerService:
             attachments=tuple(attrs.evolve(self._with_id(x), added_at=x.added_at or now) for x in draft.attachments),
         )
         draft = _auto_primary(draft)
+        self._s.authorize(actor, Permission.CUSTOMER_CREATE, draft)  # a scoped role creates inside its scope
         with self._s.uow() as uow:
             problems = Problems()
             code = problems.check(lambda: normalise_code(given_code)) if given_code is not None else None
@@ -148,6 +223,7 @@ class CustomerService:
                 raise Conflict(f"customer code {code!r} is taken", code="duplicate_code", field="code", value=code)
             customer = attrs.evolve(customer, code=code or self._next_code(uow))
             uow.customers.add(customer)
+            ensure_account_on_create(uow, customer, now)
             self._s.record(
                 uow,
                 actor=actor,
@@ -158,16 +234,38 @@ class CustomerService:
                 event="customer.created",
                 payload={"customer_id": customer.id, "code": customer.code},
             )
+            screen_new_customer(self._s, uow, customer, allow=allow_duplicate)
             uow.commit()
         return customer
+
+    def find_duplicates(self, data: Mapping[str, Any] | str, *, limit: int = 10) -> list[DuplicateMatch]:
+        """Existing customers that look like ``data`` (a would-be customer) or a customer's code/id.
+
+        Call it before :meth:`create` to show a user the likely duplicates; the same check runs
+        inside create (DESIGN.md section 3, Duplicates).
+        """
+        return DuplicateService(self._s).find(data, limit=limit)
 
     # -- change --------------------------------------------------------------------------------
 
     def update(
-        self, ref: str, changes: Mapping[str, Any], *, expected_version: int | None = None, actor: Actor
+        self,
+        ref: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Customer:
-        """Change profile fields. With ``expected_version``, a stale version raises ConcurrencyError."""
+        """Change profile fields. With ``expected_version``, a stale version raises ConcurrencyError.
+
+        Changing ``sales_rep`` or ``branch`` also needs ``customer.assign``; a masked value read
+        back from a query (``****0001``) is refused rather than stored.
+        """
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
         data = rules.normalise_keys(changes, rules.PROFILE_FIELDS)
+        if data.keys() & {"sales_rep", "branch"}:
+            self._s.authorize(actor, Permission.CUSTOMER_ASSIGN, ref)
+        refuse_masked(data)
 
         def change(uow: UnitOfWork, customer: Customer) -> Customer:
             draft = rules.apply_fields(customer, data, rules.PROFILE_FIELDS)
@@ -182,10 +280,16 @@ class CustomerService:
         *,
         reason: str | None = None,
         expected_version: int | None = None,
-        actor: Actor,
+        actor: Actor | None = None,
     ) -> Customer:
-        """Move through the lifecycle (DESIGN.md section 3); restoring a voided customer is ``active``."""
+        """Move through the lifecycle (DESIGN.md section 3); restoring a voided customer is ``active``.
+
+        Voiding and restoring need ``customer.void`` besides ``customer.set_status``.
+        """
+        actor = self._s.authorize(actor, Permission.CUSTOMER_SET_STATUS, ref)
         to = structure_as(status, CustomerStatus, field="status")
+        if to is CustomerStatus.VOIDED or (to is CustomerStatus.ACTIVE and self._status(ref) is CustomerStatus.VOIDED):
+            self._s.authorize(actor, Permission.CUSTOMER_VOID, ref)
         if to is CustomerStatus.MERGED:
             raise NotAllowed("customers become merged only by a merge", code="invalid_transition", field="status")
 
@@ -203,15 +307,27 @@ class CustomerService:
         )
 
     def set_parent(
-        self, ref: str, parent: str | None, *, expected_version: int | None = None, actor: Actor
+        self,
+        ref: str,
+        parent: str | None,
+        *,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Customer:
         """Attach the customer under ``parent`` (code or id), or detach it with None."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
         return self.update(ref, {"parent_id": parent}, expected_version=expected_version, actor=actor)
 
     def set_ordering_access(
-        self, ref: str, enabled: bool, *, expected_version: int | None = None, actor: Actor
+        self,
+        ref: str,
+        enabled: bool,
+        *,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Customer:
         """Let the customer order online (needs an orderer contact and an approved registration)."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
         require = self._s.settings.ordering_requires_approved_registration
 
         def change(_: UnitOfWork, customer: Customer) -> Customer:
@@ -222,9 +338,15 @@ class CustomerService:
         )
 
     def add_contact(
-        self, ref: str, contact: Mapping[str, Any], *, expected_version: int | None = None, actor: Actor
+        self,
+        ref: str,
+        contact: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Customer:
         """Add a contact (at most 50; the first becomes primary). Phones are stored in E.164."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
         new = self._with_id(structure(_drop_id(contact), Contact, field="contact"))
         return self._edit_items(ref, "contacts", lambda items: (*items, new), expected_version, actor)
 
@@ -235,9 +357,10 @@ class CustomerService:
         changes: Mapping[str, Any],
         *,
         expected_version: int | None = None,
-        actor: Actor,
+        actor: Actor | None = None,
     ) -> Customer:
         """Change fields of one contact."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
 
         def edit(items: tuple[Contact, ...]) -> tuple[Contact, ...]:
             old = next((x for x in items if x.id == contact_id), None)
@@ -247,9 +370,15 @@ class CustomerService:
         return self._edit_items(ref, "contacts", edit, expected_version, actor)
 
     def remove_contact(
-        self, ref: str, contact_id: str, *, expected_version: int | None = None, actor: Actor
+        self,
+        ref: str,
+        contact_id: str,
+        *,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Customer:
         """Remove a contact (addresses pointing at it lose the link)."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
 
         def change(uow: UnitOfWork, customer: Customer) -> Customer:
             contacts = rules.remove_item(customer.contacts, contact_id, "contact")
@@ -262,32 +391,56 @@ class CustomerService:
         return self._change(ref, change, expected_version=expected_version, actor=actor, action="customer.contacts")
 
     def add_address(
-        self, ref: str, address: Mapping[str, Any], *, expected_version: int | None = None, actor: Actor
+        self,
+        ref: str,
+        address: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Customer:
         """Add an address (at most 20; the first of a kind becomes its default)."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
         new = self._with_id(structure(_drop_id(address), Address, field="address"))
         return self._edit_items(ref, "addresses", lambda items: (*items, new), expected_version, actor)
 
     def remove_address(
-        self, ref: str, address_id: str, *, expected_version: int | None = None, actor: Actor
+        self,
+        ref: str,
+        address_id: str,
+        *,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Customer:
         """Remove an address."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
         return self._edit_items(
             ref, "addresses", lambda items: rules.remove_item(items, address_id, "address"), expected_version, actor
         )
 
     def add_attachment(
-        self, ref: str, attachment: Mapping[str, Any], *, expected_version: int | None = None, actor: Actor
+        self,
+        ref: str,
+        attachment: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Customer:
         """Record attachment metadata (the bytes stay in the host's storage; 100 MiB per customer)."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
         new = structure({**_drop_id(attachment), "added_at": self._s.clock.now()}, Attachment, field="attachment")
         new = self._with_id(new)
         return self._edit_items(ref, "attachments", lambda items: (*items, new), expected_version, actor)
 
     def remove_attachment(
-        self, ref: str, attachment_id: str, *, expected_version: int | None = None, actor: Actor
+        self,
+        ref: str,
+        attachment_id: str,
+        *,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> Customer:
         """Forget an attachment's metadata."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
         return self._edit_items(
             ref,
             "attachments",
@@ -304,9 +457,10 @@ class CustomerService:
         summary: str,
         at: dt.datetime | None = None,
         contact_id: str | None = None,
-        actor: Actor,
+        actor: Actor | None = None,
     ) -> Interaction:
         """Add an entry to the customer's communication history."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_EDIT, ref)
         channel_ = structure_as(channel, Channel, field="channel")
         if not summary.strip():
             raise ValidationError("an interaction needs a summary", code="required", field="summary")
@@ -336,8 +490,9 @@ class CustomerService:
             uow.commit()
         return interaction
 
-    def delete(self, ref: str, *, actor: Actor) -> Literal["deleted", "voided"]:
+    def delete(self, ref: str, *, actor: Actor | None = None) -> Literal["deleted", "voided"]:
         """Delete a customer without financial history; any other is voided instead (DESIGN.md section 3)."""
+        actor = self._s.authorize(actor, Permission.CUSTOMER_DELETE, ref)
         with self._s.uow() as uow:
             customer = load_customer(uow, ref, follow_merge=False)
             if uow.customers.children(customer.id):
@@ -364,6 +519,10 @@ class CustomerService:
         return outcome
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _status(self, ref: str) -> CustomerStatus:
+        with self._s.uow(write=False) as uow:
+            return load_customer(uow, ref, follow_merge=False).status
 
     def _with_id(self, item: Any) -> Any:
         return item if item.id else attrs.evolve(item, id=self._s.new_id())

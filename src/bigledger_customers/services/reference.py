@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from bigledger_customers.domain.access import Permission
 from bigledger_customers.domain.convert import structure_as, unstructure
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.domain.reference import (
@@ -24,7 +25,7 @@ class ReferenceService:
 
     >>> from bigledger_customers import connect, Actor
     >>> book = connect("memory://")
-    >>> book.reference.add("category", "WHOLESALE", name="Wholesale", actor=Actor(id="u1")).name
+    >>> book.reference.add("category", "WHOLESALE", name="Wholesale", actor=Actor(id="u1", roles={"sales_admin"})).name
     'Wholesale'
     """
 
@@ -32,9 +33,16 @@ class ReferenceService:
         self._s = services
 
     def add(
-        self, kind: str, code: str, *, name: str = "", attributes: Mapping[str, str] | None = None, actor: Actor
+        self,
+        kind: str,
+        code: str,
+        *,
+        name: str = "",
+        attributes: Mapping[str, str] | None = None,
+        actor: Actor | None = None,
     ) -> ReferenceEntry:
         """Add an entry; a code already used for ``kind`` (ignoring case) raises Conflict."""
+        actor = self._s.authorize(actor, Permission.REFERENCE_MANAGE)
         entry = ReferenceEntry.new(kind, code, name=name, attributes=attributes)
         with self._s.uow() as uow:
             if uow.reference.get(entry.kind, entry.code) is not None:
@@ -81,9 +89,10 @@ class ReferenceService:
         label: str = "",
         required: bool = False,
         choices: Sequence[str] = (),
-        actor: Actor,
+        actor: Actor | None = None,
     ) -> CustomFieldDefinition:
         """Define (or redefine) a custom customer field; at most 30 exist (DESIGN.md section 3)."""
+        actor = self._s.authorize(actor, Permission.REFERENCE_MANAGE)
         definition = CustomFieldDefinition.new(name, type, label=label, required=required, choices=tuple(choices))
         with self._s.uow() as uow:
             existing = uow.reference.field_definitions()
@@ -112,8 +121,9 @@ class ReferenceService:
         with self._s.uow(write=False) as uow:
             return dict(uow.reference.field_definitions())
 
-    def set_numbering(self, *, prefix: str, width: int = 6, actor: Actor) -> NumberingScheme:
+    def set_numbering(self, *, prefix: str, width: int = 6, actor: Actor | None = None) -> NumberingScheme:
         """Change how generated customer codes look; the sequence continues where it was."""
+        actor = self._s.authorize(actor, Permission.REFERENCE_MANAGE)
         scheme = NumberingScheme(prefix=prefix, width=width)
         scheme.format(1)  # the prefix must make valid codes
         with self._s.uow() as uow:

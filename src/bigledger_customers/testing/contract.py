@@ -25,8 +25,28 @@ from bigledger_customers._book import Book
 from bigledger_customers.domain.customer import Customer, CustomerStatus
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.errors import BigLedgerError, ConcurrencyError, Conflict, NotAllowed, NotFound, ValidationError
+from bigledger_customers.testing.contract_access import (
+    AccessMatrixContract,
+    CustomerSettingsContract,
+    DataScopeContract,
+)
+from bigledger_customers.testing.contract_accounts import (
+    AccountConcurrencyContract,
+    AccountContract,
+    AccountCrashContract,
+    AccountStateMachineContract,
+)
+from bigledger_customers.testing.contract_credit import CheckoutContract, CreditConcurrencyContract, CreditContract
+from bigledger_customers.testing.contract_search import SearchContract
 
-__all__ = ["ALL_CONTRACTS", "ConcurrencyContract", "CustomerContract", "EventContract", "ReferenceContract"]
+__all__ = [
+    "ALL_CONTRACTS",
+    "ConcurrencyContract",
+    "CustomerContract",
+    "EventContract",
+    "ReferenceContract",
+    "SearchContract",
+]
 
 ADMIN = Actor(id="admin", roles=frozenset({"sales_admin"}))
 
@@ -405,4 +425,20 @@ class ConcurrencyContract:
         assert _stored_count(book) == total
 
 
-ALL_CONTRACTS = (CustomerContract, ReferenceContract, EventContract, ConcurrencyContract)
+ALL_CONTRACTS = (
+    CustomerContract,
+    ReferenceContract,
+    EventContract,
+    ConcurrencyContract,
+    SearchContract,
+    AccessMatrixContract,
+    DataScopeContract,
+    CustomerSettingsContract,
+    AccountContract,
+    AccountConcurrencyContract,
+    AccountCrashContract,
+    AccountStateMachineContract,
+    CreditContract,
+    CreditConcurrencyContract,
+    CheckoutContract,
+)

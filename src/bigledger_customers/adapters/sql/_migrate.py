@@ -45,6 +45,10 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     """Compare only our own tables: a host's tables in the same database are none of our business."""
     if type_ == "table" and reflected and compare_to is None:
         return name in metadata.tables
+    if type_ == "index" and reflected and compare_to is None:
+        from bigledger_customers.adapters.sql._search import SEARCH_INDEXES
+
+        return name not in SEARCH_INDEXES  # engine-specific text indexes (migration 0003_search)
     return True
 
 

@@ -6,7 +6,7 @@ Each repository works on the connection of its unit of work and never commits.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,19 +14,18 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from bigledger_customers.adapters.sql import _search
 from bigledger_customers.adapters.sql import _tables as t
 from bigledger_customers.domain.convert import structure, unstructure
 from bigledger_customers.domain.customer import Customer
+from bigledger_customers.domain.duplicates import index_keys
 from bigledger_customers.domain.records import AuditEntry, Channel, Event, Interaction
 from bigledger_customers.domain.reference import CustomFieldDefinition, NumberingScheme, ReferenceEntry, ReferenceKind
 from bigledger_customers.domain.search import (
     CustomerQuery,
     Page,
-    SortKey,
-    decode_cursor,
-    encode_cursor,
-    fold,
     name_key,
+    search_grams,
     search_text,
 )
 from bigledger_customers.domain.validation import code_key
@@ -153,6 +152,25 @@ class SqlCustomerRepository:
         """How many customers are stored."""
         return int(self._conn().execute(sa.select(sa.func.count()).select_from(t.customers)).scalar_one())
 
+    def match_candidates(self, keys: Sequence[str], limit: int) -> Sequence[Customer]:
+        """Up to ``limit`` customers filed under any of ``keys`` (by id), from the match-key index."""
+        if not keys:
+            return []
+        k = t.customer_match_keys.c
+        # A derived table, not IN (... LIMIT): MariaDB refuses LIMIT inside IN.
+        ids = (
+            sa.select(k.customer_id.label("id"))
+            .where(k.match_key.in_(sorted(set(keys))))
+            .distinct()
+            .order_by(k.customer_id)
+            .limit(limit)
+            .subquery()
+        )
+        rows = self._conn().execute(
+            sa.select(t.customers.c.doc).join_from(t.customers, ids, ids.c.id == t.customers.c.id).order_by(ids.c.id)
+        )
+        return self._load(list(rows.scalars()))
+
     # -- writing -----------------------------------------------------------------------------------
 
     @staticmethod
@@ -173,7 +191,8 @@ class SqlCustomerRepository:
             "version": customer.version,
             "created_at": customer.created_at,
             "updated_at": customer.updated_at,
-            "search_text": search_text(customer),
+            "search_text": (text := search_text(customer)),
+            "search_grams": search_grams(text),
             "doc": unstructure(customer),
         }
 
@@ -182,6 +201,13 @@ class SqlCustomerRepository:
         if replace:
             conn.execute(sa.delete(t.customer_contacts).where(t.customer_contacts.c.customer_id == customer.id))
             conn.execute(sa.delete(t.customer_tags).where(t.customer_tags.c.customer_id == customer.id))
+            conn.execute(sa.delete(t.customer_match_keys).where(t.customer_match_keys.c.customer_id == customer.id))
+        match_keys = index_keys(customer)
+        if match_keys:
+            conn.execute(
+                sa.insert(t.customer_match_keys),
+                [{"match_key": key, "customer_id": customer.id} for key in sorted(match_keys)],
+            )
         if customer.contacts:
             conn.execute(
                 sa.insert(t.customer_contacts),
@@ -219,6 +245,52 @@ class SqlCustomerRepository:
                 f"customer id {customer.id!r} already exists", code="duplicate_id", field="id", value=customer.id
             ) from None
         self._write_children(customer, replace=False)
+
+    def existing_codes(self, keys: Iterable[str]) -> set[str]:
+        """Which of the code keys (casefolded codes) are taken (bulk import's upsert check)."""
+        found: set[str] = set()
+        wanted = sorted(set(keys))
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            found.update(
+                self._conn()
+                .execute(sa.select(t.customers.c.code_key).where(t.customers.c.code_key.in_(chunk)))
+                .scalars()
+            )
+        return found
+
+    def add_many(self, customers: Sequence[Customer]) -> None:
+        """Insert new customers with one multi-row statement per table (bulk import).
+
+        A code or id already taken raises Conflict and, inside a SAVEPOINT, writes none of them.
+        """
+        if not customers:
+            return
+        conn = self._conn()
+        contacts = [
+            {
+                "customer_id": c.id,
+                "position": i,
+                "contact_id": k.id,
+                "email": k.email,
+                "phone": k.phone,
+                "mobile": k.mobile,
+            }
+            for c in customers
+            for i, k in enumerate(c.contacts)
+        ]
+        tags = [{"customer_id": c.id, "tag": tag} for c in customers for tag in sorted(c.tags)]
+        try:
+            with _savepoint(conn):
+                conn.execute(sa.insert(t.customers), [self._row(c) for c in customers])
+                if contacts:
+                    conn.execute(sa.insert(t.customer_contacts), contacts)
+                if tags:
+                    conn.execute(sa.insert(t.customer_tags), tags)
+        except sa.exc.IntegrityError as error:
+            if _is_unique_violation(conn, error):
+                raise Conflict("a customer code or id in the batch is taken", code="duplicate_code") from None
+            raise
 
     def update(self, customer: Customer, expected_version: int) -> None:
         """Replace the stored customer if its version is still ``expected_version`` (optimistic locking)."""
@@ -273,53 +345,13 @@ class SqlCustomerRepository:
         # SQLite foreign keys off.
         conn.execute(sa.delete(t.customer_contacts).where(t.customer_contacts.c.customer_id == customer_id))
         conn.execute(sa.delete(t.customer_tags).where(t.customer_tags.c.customer_id == customer_id))
+        conn.execute(sa.delete(t.customer_match_keys).where(t.customer_match_keys.c.customer_id == customer_id))
 
     # -- search ------------------------------------------------------------------------------------
 
     def search(self, query: CustomerQuery) -> Page[Customer]:
-        """Filters as equality, every folded word of ``text`` a substring of search_text, keyset pages."""
-        c = t.customers.c
-        sort_column: sa.ColumnElement[Any] = {
-            SortKey.NAME: c.name_key,
-            SortKey.CODE: c.code_key,
-            SortKey.CREATED: c.created_at,
-        }[query.sort]
-        conditions: list[sa.ColumnElement[bool]] = []
-        for name in ("status", "customer_type", "category", "level", "region", "sales_rep", "branch"):
-            value = getattr(query, name)
-            if value is not None:
-                conditions.append(c[name] == str(value))
-        for tag in sorted(query.tags):
-            conditions.append(sa.exists().where(t.customer_tags.c.customer_id == c.id, t.customer_tags.c.tag == tag))
-        if query.created_from is not None:
-            conditions.append(c.created_at >= query.created_from)
-        if query.created_to is not None:
-            conditions.append(c.created_at < query.created_to)
-        if query.text:
-            conditions.extend(c.search_text.contains(word, autoescape=True) for word in fold(query.text).split())
-        if query.cursor is not None:
-            raw_value, last_id = decode_cursor(query.cursor)
-            value = dt.datetime.fromisoformat(raw_value) if query.sort is SortKey.CREATED else raw_value
-            if query.descending:
-                conditions.append(sa.or_(sort_column < value, sa.and_(sort_column == value, c.id < last_id)))
-            else:
-                conditions.append(sa.or_(sort_column > value, sa.and_(sort_column == value, c.id > last_id)))
-        order = [sort_column.desc(), c.id.desc()] if query.descending else [sort_column.asc(), c.id.asc()]
-        stmt = (
-            sa.select(c.id, sort_column.label("sort_value"), c.doc)
-            .where(*conditions)
-            .order_by(*order)
-            .limit(query.limit + 1)
-        )
-        rows = self._conn().execute(stmt).all()
-        items = self._load([row.doc for row in rows[: query.limit]])
-        next_cursor = None
-        if len(rows) > query.limit:
-            last = rows[query.limit - 1]
-            # created times as UTC ISO text, as the in-memory adapter writes them
-            sort_value = last.sort_value.isoformat() if isinstance(last.sort_value, dt.datetime) else last.sort_value
-            next_cursor = encode_cursor([sort_value, last.id])
-        return Page(items=items, next_cursor=next_cursor)
+        """One page of matches in keyset order; the plan is chosen in :mod:`._search`."""
+        return _search.search(self._conn(), query, self._load)
 
 
 class SqlReferenceRepository:
@@ -447,6 +479,25 @@ class SqlAuditLog:
             )
         )
 
+    def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Record several entries with one multi-row statement (bulk import)."""
+        if entries:
+            self._conn().execute(
+                sa.insert(t.audit),
+                [
+                    {
+                        "id": e.id,
+                        "at": e.at,
+                        "actor_id": e.actor_id,
+                        "action": e.action,
+                        "entity_type": e.entity_type,
+                        "entity_id": e.entity_id,
+                        "changes": unstructure(dict(e.changes)),
+                    }
+                    for e in entries
+                ],
+            )
+
     def for_entity(self, entity_type: str, entity_id: str) -> Sequence[AuditEntry]:
         """Entries of one entity, in the order they were recorded."""
         rows = self._conn().execute(
@@ -516,6 +567,17 @@ class SqlOutbox:
                 payload=unstructure(dict(payload)),
                 schema_version=1,
             )
+        )
+
+    def append_many(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Queue several events (each a mapping of :meth:`append`'s arguments) in one statement."""
+        if not events:
+            return
+        conn = self._conn()
+        self._lock(conn)
+        conn.execute(
+            sa.insert(t.outbox),
+            [{**e, "payload": unstructure(dict(e["payload"])), "schema_version": 1} for e in events],
         )
 
     def read(self, after: int, limit: int) -> Sequence[Event]:

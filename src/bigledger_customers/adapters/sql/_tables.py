@@ -18,6 +18,7 @@ __all__ = [
     "audit",
     "custom_fields",
     "customer_contacts",
+    "customer_match_keys",
     "customer_tags",
     "customers",
     "interactions",
@@ -72,6 +73,8 @@ customers = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("search_text", key_text(), nullable=False),
+    # Bigram tokens for two-character queries (domain.search.search_grams); migration 0003_search.
+    sa.Column("search_grams", sa.Text(), nullable=False, server_default=""),
     sa.Column("doc", json_type(), nullable=False),
     sa.CheckConstraint("version >= 1", name="version_positive"),
     sa.Index(None, "code_key", unique=True),
@@ -80,6 +83,11 @@ customers = sa.Table(
     sa.Index(None, "parent_id"),
     sa.Index(None, "status"),
     sa.Index(None, "category"),
+    # Filter indexes for search (0003_search); text indexes are engine-specific, see _search.py.
+    sa.Index(None, "region"),
+    sa.Index(None, "sales_rep"),
+    sa.Index(None, "branch"),  # the branch data scope (0006_access)
+    sa.Index(None, "status", "name_key", "id"),
 )
 
 #: One row per contact, rewritten on every save, so e-mail and phone look-ups can use an index.
@@ -96,6 +104,16 @@ customer_contacts = sa.Table(
     sa.Index(None, "email"),
     sa.Index(None, "phone"),
     sa.Index(None, "mobile"),
+)
+
+#: Duplicate-check keys (domain.duplicates.index_keys), rewritten on every save; migration 0004_governance.
+customer_match_keys = sa.Table(
+    "customer_match_keys",
+    metadata,
+    sa.Column("match_key", key_string(200), nullable=False),
+    _id("customer_id", sa.ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    sa.PrimaryKeyConstraint("match_key", "customer_id"),
+    sa.Index(None, "customer_id"),
 )
 
 #: One row per tag, rewritten on every save; a search for tags needs every tag present.

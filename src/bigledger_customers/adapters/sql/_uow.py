@@ -18,7 +18,20 @@ from typing import Final, Self
 
 import sqlalchemy as sa
 
+from bigledger_customers.adapters.sql._accounts import (
+    SqlAccountRecords,
+    SqlAccounts,
+    SqlApprovals,
+    SqlBalances,
+    SqlConfig,
+    SqlGrants,
+    SqlHolds,
+    SqlIdempotency,
+    SqlLedger,
+)
+from bigledger_customers.adapters.sql._credit import SqlCredit
 from bigledger_customers.adapters.sql._engine import WRITE_OPTION
+from bigledger_customers.adapters.sql._governance import SqlGovernance
 from bigledger_customers.adapters.sql._repositories import (
     SqlAuditLog,
     SqlCustomerRepository,
@@ -26,7 +39,14 @@ from bigledger_customers.adapters.sql._repositories import (
     SqlOutbox,
     SqlReferenceRepository,
 )
-from bigledger_customers.ports import AuditLog, CustomerRepository, Interactions, Outbox, ReferenceRepository
+from bigledger_customers.ports import (
+    AuditLog,
+    CustomerRepository,
+    GovernanceRepository,
+    Interactions,
+    Outbox,
+    ReferenceRepository,
+)
 
 __all__ = ["SqlUnitOfWork"]
 
@@ -55,6 +75,17 @@ class SqlUnitOfWork:
         self.audit: AuditLog = SqlAuditLog(self._connection)
         self.events: Outbox = SqlOutbox(self._connection)
         self.interactions: Interactions = SqlInteractions(self._connection)
+        self.governance: GovernanceRepository = SqlGovernance(self._connection)
+        self.accounts = SqlAccounts(self._connection)
+        self.balances = SqlBalances(self._connection)
+        self.grants = SqlGrants(self._connection)
+        self.holds = SqlHolds(self._connection)
+        self.account_records = SqlAccountRecords(self._connection)
+        self.ledger = SqlLedger(self._connection)
+        self.idempotency = SqlIdempotency(self._connection)
+        self.approvals = SqlApprovals(self._connection)
+        self.config = SqlConfig(self._connection)
+        self.credit = SqlCredit(self._connection)
 
     # -- transaction handling ----------------------------------------------------------------------
 

@@ -1,0 +1,357 @@
+"""Customers at scale (DESIGN.md section 7): import, search, point reads and memory, with raw baselines.
+
+Run everything (1,000,000 customers on SQLite and PostgreSQL, plus the memory adapter's RSS)::
+
+    .venv/bin/python -m benchmarks.scale --count 1000000 --engines sqlite,postgresql,memory
+
+or through nox: ``nox -s bench -- --count 1000000``. Each engine writes
+``benchmarks/results/scale-<engine>-<count>.json``; ``--report`` rewrites the results table in
+docs/performance.md from those files. In the same run, ../shared/bench/raw_search_baseline.py is
+run with the same count on the same engine, so every figure has its raw anchor beside it.
+
+What is timed:
+
+- import: the generator's rows (deterministic, seed 1) through ``book.customers.import_rows`` into
+  the full schema (indexes, FTS5 / pg_trgm), validation included, batches of 5,000;
+- search: a fixed mix of queries (text + 3 filters + sort + page 2; prefix; 2-character Chinese +
+  filter; exact phone; exact tax number; status=active sorted by name, page 1 and page 50 via the
+  cursor), each through ``book.customers.search`` with its total count;
+- get by code and by id: ``book.customers.get``;
+- memory: peak RSS of a process holding ``count`` customers in the memory adapter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+RAW_BASELINE = Path(os.environ.get("BLC_RAW_BASELINE", ROOT.parent / "shared" / "bench" / "raw_search_baseline.py"))
+PG_ADMIN = os.environ.get("BLC_BENCH_PG", "host=127.0.0.1 user=postgres dbname=postgres")
+SEED = 1
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _summary(ms: list[float]) -> dict[str, float]:
+    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 3), "p95_ms": round(_pct(ms, 95), 3)}
+
+
+def _rss_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _setup(book: Any) -> None:
+    from bigledger_customers import Actor
+    from bigledger_customers.testing.generate import reference_data
+
+    admin = Actor(id="bench", roles={"admin"})
+    existing = {(e.kind.value, e.code) for kind in ("category", "region", "level", "sales_rep")
+                for e in book.reference.list(kind)}  # fmt: skip
+    for kind, code in reference_data():
+        if (kind, code) not in existing:
+            book.reference.add(kind, code, actor=admin)
+
+
+def time_import(book: Any, count: int, *, workers: int | None = None) -> dict[str, Any]:
+    """Import the generator's ``count`` rows; seconds and rows per second."""
+    from bigledger_customers import Actor
+    from bigledger_customers.testing.generate import customers
+
+    _setup(book)
+    started = time.perf_counter()
+    admin = Actor(id="bench", roles={"admin"})
+    report = book.customers.import_rows(customers(count, seed=SEED), actor=admin, workers=workers)
+    seconds = time.perf_counter() - started
+    return {
+        "rows": count,
+        "rows_ok": report.rows_ok,
+        "errors": len(report.errors),
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(count / seconds),
+    }
+
+
+def _queries(count: int) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """(kind, search arguments, page number) of the fixed mix; deterministic for a count."""
+    from bigledger_customers.domain.validation import normalise_phone
+    from bigledger_customers.testing.generate import CATEGORIES, REGIONS, customers
+
+    rng = random.Random(42)
+    sample = [row for row in customers(min(count, 20_000), seed=SEED) if rng.random() < 0.05]
+    words = ["trading", "manufacturing", "logistics", "foods", "electronics", "holdings", "steel", "marine"]
+    prefixes = ["manu", "elec", "logi", "hold", "text", "furn", "engi", "plas", "supp", "phar"]
+    cjk = ["深圳", "科技", "贸易", "物流", "食品", "电子", "上海", "五金", "家具", "实业"]
+    for i in range(40):
+        yield (
+            "text+3 filters+sort, page 2",
+            {"text": words[i % len(words)], "status": "active", "category": CATEGORIES[i % 3],
+             "region": REGIONS["MY"][i % 4], "sort": "name", "limit": 20},
+            2,
+        )  # fmt: skip
+        yield "prefix, sorted by name", {"text": prefixes[i % len(prefixes)], "sort": "name", "limit": 20}, 1
+        yield (
+            "2-char CJK + filter, sorted",
+            {"text": cjk[i % len(cjk)], "status": "active", "sort": "name", "limit": 20},
+            1,
+        )
+        row = sample[i % len(sample)]
+        contact = row["contacts"][0]
+        phone = normalise_phone(contact.get("mobile") or contact["phone"], region=row["country"])
+        yield "exact phone", {"text": phone, "limit": 20}, 1
+        yield "exact tax number", {"text": next(iter(row["tax_numbers"].values())), "limit": 20}, 1
+        yield "status=active by name, page 1", {"status": "active", "sort": "name", "limit": 20}, 1
+    for i in range(10):
+        yield (
+            "status=active by name, page 50",
+            {"status": "active", "sort": "name", "limit": 20, "descending": i % 2 == 1},
+            50,
+        )
+
+
+def time_search(book: Any, count: int) -> dict[str, Any]:
+    """p50/p95 of the query mix, overall and by kind (paging to page N is not timed, page N is)."""
+    by_kind: dict[str, list[float]] = {}
+    for kind, args, page_no in _queries(count):
+        cursor = None
+        for _ in range(page_no - 1):
+            cursor = book.customers.search(**args, cursor=cursor, count_limit=0).next_cursor
+        started = time.perf_counter()
+        page = book.customers.search(**args, cursor=cursor)
+        by_kind.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+        if kind in ("exact phone", "exact tax number"):
+            assert page.items, (kind, args)
+    every = [ms for values in by_kind.values() for ms in values]
+    return {"all": _summary(every), **{kind: _summary(ms) for kind, ms in by_kind.items()}}
+
+
+def time_gets(book: Any, count: int, replicas: int = 1) -> dict[str, Any]:
+    rng = random.Random(7)
+    base = count // replicas
+    codes = [f"GEN-{rng.randrange(1, base + 1):07d}" for _ in range(200)]
+    codes = [code if (r := rng.randrange(replicas)) == 0 else f"{code}-R{r}" for code in codes]
+    ids = [book.customers.get(code).id for code in codes]
+    by_code, by_id = [], []
+    for code, customer_id in zip(codes, ids, strict=True):
+        started = time.perf_counter()
+        book.customers.get(code)
+        by_code.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        book.customers.get(customer_id)
+        by_id.append((time.perf_counter() - started) * 1000)
+    return {
+        "by_code_median_ms": round(statistics.median(by_code), 3),
+        "by_id_median_ms": round(statistics.median(by_id), 3),
+    }
+
+
+_COPY_COLUMNS = (
+    "status, customer_type, category, level, region, sales_rep, branch, version, created_at, updated_at, search_grams"
+)
+
+
+def replicate(url: str, factor: int) -> int:
+    """Grow an imported database ``factor`` times inside the engine (for search timing at scale when
+    importing a million rows through the library takes longer than the session has).
+
+    Copy ``r`` of a customer gets id ``<id>-r<r>`` and code ``<code>-R<r>`` (in its row, document and
+    search text); names, filters and text are the original's, so every term keeps its density. An
+    exact phone or tax number then matches ``factor`` customers instead of one. Contacts and tags are
+    not copied (search reads neither). Indexes, FTS tables and triggers are maintained as usual.
+    """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        cast = "::text" if conn.dialect.name == "postgresql" else ""
+        json_back = "::json" if conn.dialect.name == "postgresql" else ""
+        for r in range(1, factor):
+            conn.exec_driver_sql(
+                f"""INSERT INTO customers (id, code, code_key, name_key, search_text, doc, {_COPY_COLUMNS})
+                SELECT id || '-r{r}', code || '-R{r}', code_key || '-r{r}', name_key,
+                       code_key || '-r{r}' || substr(search_text, length(code_key) + 1),
+                       replace(replace(doc{cast}, id, id || '-r{r}'),
+                               '"code": "' || code || '"', '"code": "' || code || '-R{r}"'){json_back},
+                       {_COPY_COLUMNS}
+                FROM customers WHERE id NOT LIKE '%-r%'"""  # noqa: S608 - numbers and fixed names only
+            )
+        conn.exec_driver_sql("ANALYZE")
+        total = conn.exec_driver_sql("SELECT count(*) FROM customers").scalar_one()
+    engine.dispose()
+    return int(total)
+
+
+def raw_baseline(engine: str, count: int, target: str | None) -> dict[str, Any]:
+    """../shared/bench/raw_search_baseline.py on the same engine and count, as JSON."""
+    args = [sys.executable, str(RAW_BASELINE), engine, str(count)]
+    if target:
+        args.append(target)
+    done = subprocess.run(args, capture_output=True, text=True, check=True)  # noqa: S603 - our own script
+    return json.loads(done.stdout)
+
+
+def _pg_database(name: str, *, drop_only: bool = False) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://{PG_ADMIN.split('user=')[1].split()[0]}@127.0.0.1/{name}"
+
+
+def run_engine(engine: str, count: int, *, workers: int | None = None, keep: bool = False) -> dict[str, Any]:
+    """Import, search and point reads on one engine; the raw baseline beside them."""
+    from bigledger_customers import connect
+
+    result: dict[str, Any] = {"engine": engine, "count": count}
+    tmp = Path(tempfile.mkdtemp(prefix="blc-bench-"))
+    if engine == "memory":
+        book = connect("memory://")
+        result["import"] = time_import(book, count, workers=workers)
+        result["rss_mib"] = _rss_mib()
+        result["search"] = time_search(book, count)
+        result["get"] = time_gets(book, count)
+        return result
+    if engine == "sqlite":
+        url, raw_target = f"sqlite:///{tmp / 'bench.db'}", str(tmp / "raw.db")
+        result["database"] = url
+    else:  # one database for the library and one for the raw script, named for this process
+        name = f"blc_bench_{os.getpid()}"
+        url = _pg_database(name)
+        _pg_database(f"{name}_raw")
+        raw_target = PG_ADMIN.replace("dbname=postgres", f"dbname={name}_raw")
+    try:
+        result["raw"] = raw_baseline(engine, count, raw_target)
+        if engine == "sqlite":
+            Path(raw_target).unlink()
+            Path(raw_target + "-wal").unlink(missing_ok=True)
+            Path(raw_target + "-shm").unlink(missing_ok=True)
+        if engine == "postgresql":
+            _pg_database(f"{name}_raw", drop_only=True)
+        with connect(url) as book:
+            result["import"] = time_import(book, count, workers=workers)
+            with book.unit_of_work() as uow:
+                conn = uow.connection  # type: ignore[attr-defined]
+                conn.exec_driver_sql("ANALYZE")
+                uow.commit()
+            result["search"] = time_search(book, count)
+            result["get"] = time_gets(book, count)
+        raw_rate = result["raw"].get("insert_rows_per_s") or result["raw"].get("copy_rows_per_s")
+        result["import"]["raw_rows_per_s"] = raw_rate
+        result["import"]["ratio_to_raw"] = round(result["import"]["rows_per_s"] / raw_rate, 2)
+    finally:
+        if keep:
+            print(f"kept {url}", flush=True)
+        else:
+            if engine == "postgresql":
+                _pg_database(name, drop_only=True)
+            for path in tmp.glob("*"):
+                path.unlink()
+            tmp.rmdir()
+    return result
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlite": __import__("sqlite3").sqlite_version,
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _cell(search: dict[str, Any], kind: str) -> str:
+    return f"{search[kind]['p50_ms']} / {search[kind]['p95_ms']}" if kind in search else ""
+
+
+def write_report(paths: list[Path], target: Path = ROOT / "docs" / "performance.md") -> None:
+    """Rewrite the generated table between the markers in docs/performance.md."""
+    rows = []
+    for path in sorted(paths):
+        r = json.loads(path.read_text())
+        s, imp = r.get("search", {}), r.get("import", {})
+        rows.append(
+            f"| {r['engine']} | {r['count']:,} | {imp.get('seconds', '')} s ({imp.get('rows_per_s', 0):,}/s) | "
+            f"{imp.get('raw_rows_per_s') or 0:,} | {imp.get('ratio_to_raw', '')} | {_cell(s, 'all')} | "
+            f"{r.get('get', {}).get('by_code_median_ms', '')} / {r.get('get', {}).get('by_id_median_ms', '')} | "
+            f"{r.get('rss_mib', '')} |"
+        )
+    table = "\n".join(
+        [
+            "| engine | customers | import (rate) | raw rate | ratio | search p50 / p95 ms | get code / id ms "
+            "| RSS MiB |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+    text = target.read_text()
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    target.write_text(f"{head}{start}\n{table}\n{end}{tail}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--engines", default="sqlite,postgresql,memory")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--report", action="store_true", help="only rewrite docs/performance.md from results/")
+    parser.add_argument("--keep", action="store_true", help="keep the database (for --search-only)")
+    parser.add_argument("--search-only", metavar="URL", help="time search and gets again on a kept database")
+    parser.add_argument("--replicate", type=int, default=1, help="with --search-only: grow the database first")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    engines = args.engines.split(",")
+    if args.search_only:
+        from bigledger_customers import connect
+
+        path = RESULTS / f"scale-{engines[0]}-{args.count}.json"
+        result = json.loads(path.read_text()) if path.exists() else {"engine": engines[0], "count": args.count}
+        if args.replicate > 1:
+            started = time.perf_counter()
+            result["replicated_from"] = args.count // args.replicate
+            result["count"] = replicate(args.search_only, args.replicate)
+            result["replicate_seconds"] = round(time.perf_counter() - started, 1)
+        with connect(args.search_only, create=False) as book:
+            result["search"] = time_search(book, args.count)
+            result["get"] = time_gets(book, args.count, args.replicate)
+        result["search_rerun"] = machine()["when"]
+        path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        print(json.dumps(result["search"], ensure_ascii=False), flush=True)
+    elif not args.report and len(engines) > 1:  # one process per engine: RSS and caches of one engine only
+        for engine in engines:
+            extra = ["--workers", str(args.workers)] if args.workers is not None else []
+            extra += ["--keep"] if args.keep else []
+            command = [sys.executable, "-m", "benchmarks.scale", "--count", str(args.count), "--engines", engine]
+            subprocess.run([*command, *extra], check=True, cwd=ROOT)  # noqa: S603 - our own module
+    elif not args.report:
+        result = {"machine": machine(), **run_engine(engines[0], args.count, workers=args.workers, keep=args.keep)}
+        path = RESULTS / f"scale-{engines[0]}-{args.count}.json"
+        path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    if args.report:
+        write_report(list(RESULTS.glob("scale-*.json")))
+
+
+if __name__ == "__main__":
+    main()

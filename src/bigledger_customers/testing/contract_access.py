@@ -1,0 +1,377 @@
+"""Access-control contract (issue 8): roles x commands, data scopes and masking, on every adapter.
+
+For every command and every role of the default policy: the command succeeds for a role that holds
+its permissions and leaves an audit entry naming the actor; for any other role it raises
+PermissionDenied, writes nothing (customers, audit trail of the customer, events, reference data
+are as before) and leaves exactly one ``access.denied`` audit entry on the actor.
+Scopes: a sales rep and branch staff find, read, edit and export only their customers, in the query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import pytest
+
+from bigledger_customers._book import Book
+from bigledger_customers.domain.access import DEFAULT_ACCESS_POLICY, Permission, Role
+from bigledger_customers.domain.customer import Customer
+from bigledger_customers.domain.records import Actor
+from bigledger_customers.errors import NotFound, PermissionDenied, ValidationError
+from bigledger_customers.integrations import Integrations
+from bigledger_customers.services._base import Settings
+from bigledger_customers.services.access import acting_as
+from bigledger_customers.testing.fakes import FakeCreditBureau
+
+__all__ = ["ACCESS_CONTRACTS", "AccessMatrixContract", "CustomerSettingsContract", "DataScopeContract"]
+
+ADMIN = Actor(id="root", roles=frozenset({"admin"}))
+P = Permission
+
+
+def role_actor(role: str) -> Actor:
+    """An actor holding only ``role``, whose identities match the test customers' (REP-1, KUL)."""
+    return Actor(id=f"u-{role}", roles=frozenset({role}), sales_rep="REP-1", branch="KUL")
+
+
+#: Every role of the default policy except the library's own ``system``.
+ROLES = tuple(r.value for r in Role if r is not Role.SYSTEM)
+
+
+def _setup(book: Book) -> None:
+    for kind, code in (("sales_rep", "REP-1"), ("sales_rep", "REP-2"), ("branch", "KUL"), ("branch", "PEN")):
+        book.reference.add(kind, code, name=code, actor=ADMIN)
+
+
+def _customer(book: Book, code: str, *, rep: str = "REP-1", branch: str = "KUL") -> Customer:
+    return book.customers.create(
+        {
+            "code": code,
+            "name": {"en": f"{code} Trading Sdn Bhd"},
+            "country": "MY",
+            "sales_rep": rep,
+            "branch": branch,
+            "tax_numbers": {"sst": "W10-1808-32000001"},
+            "addresses": [{"kind": "billing", "lines": ["1 Jalan Ampang"], "postcode": "50450", "country": "MY"}],
+        },
+        actor=ADMIN,
+    )
+
+
+@attrs.frozen
+class Command:
+    """One command of the matrix: the permissions it needs and how to run it on customer ``code``.
+
+    ``run`` returns the (entity type, entity id) its audit entry is written on.
+    """
+
+    name: str
+    permissions: tuple[str, ...]
+    run: Callable[[Book, Actor, Customer], tuple[str, str]]
+
+
+def _on_customer(result: Any, customer: Customer) -> tuple[str, str]:
+    return ("customer", customer.id)
+
+
+def _import(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
+    report = book.customers.import_rows([{"code": f"IMP-{actor.id}", "name": "Imported Co"}], actor=actor)
+    assert report.ok, report.errors
+    return ("customer", book.customers.get(f"IMP-{actor.id}").id)
+
+
+def _create(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
+    new = book.customers.create({"name": "New Co", "sales_rep": "REP-1", "branch": "KUL"}, actor=actor)
+    return ("customer", new.id)
+
+
+def _reference(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
+    book.reference.add("category", f"CAT-{c.code}", actor=actor)
+    return ("reference.category", f"CAT-{c.code}")
+
+
+def _define_field(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
+    book.reference.define_field("since", "date", actor=actor)
+    return ("custom_field", "since")
+
+
+def _numbering(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
+    book.reference.set_numbering(prefix="C-", actor=actor)
+    return ("numbering", "customer")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("create", (P.CUSTOMER_CREATE,), _create),
+    Command(
+        "update",
+        (P.CUSTOMER_EDIT,),
+        lambda b, a, c: _on_customer(b.customers.update(c.code, {"notes": "called"}, actor=a), c),
+    ),
+    Command(
+        "reassign",
+        (P.CUSTOMER_EDIT, P.CUSTOMER_ASSIGN),
+        lambda b, a, c: _on_customer(b.customers.update(c.code, {"sales_rep": "REP-2"}, actor=a), c),
+    ),
+    Command(
+        "suspend",
+        (P.CUSTOMER_SET_STATUS,),
+        lambda b, a, c: _on_customer(b.customers.set_status(c.code, "suspended", actor=a), c),
+    ),
+    Command(
+        "void",
+        (P.CUSTOMER_SET_STATUS, P.CUSTOMER_VOID),
+        lambda b, a, c: _on_customer(b.customers.set_status(c.code, "voided", actor=a), c),
+    ),
+    Command("delete", (P.CUSTOMER_DELETE,), lambda b, a, c: _on_customer(b.customers.delete(c.code, actor=a), c)),
+    Command(
+        "add_contact",
+        (P.CUSTOMER_EDIT,),
+        lambda b, a, c: _on_customer(b.customers.add_contact(c.code, {"name": "Siti"}, actor=a), c),
+    ),
+    Command(
+        "add_address",
+        (P.CUSTOMER_EDIT,),
+        lambda b, a, c: _on_customer(b.customers.add_address(c.code, {"country": "MY"}, actor=a), c),
+    ),
+    Command(
+        "record_interaction",
+        (P.CUSTOMER_EDIT,),
+        lambda b, a, c: _on_customer(
+            b.customers.record_interaction(c.code, channel="phone", summary="called", actor=a), c
+        ),
+    ),
+    Command("import_rows", (P.CUSTOMER_IMPORT,), _import),
+    Command("reference.add", (P.REFERENCE_MANAGE,), _reference),
+    Command("reference.define_field", (P.REFERENCE_MANAGE,), _define_field),
+    Command("reference.set_numbering", (P.REFERENCE_MANAGE,), _numbering),
+)
+
+
+def _snapshot(book: Book, customer: Customer) -> tuple[Any, ...]:
+    with book.unit_of_work(write=False) as uow:
+        return (
+            uow.customers.count(),
+            uow.customers.get(customer.id),
+            tuple(uow.audit.for_entity("customer", customer.id)),
+            tuple(uow.events.read(0, 100_000)),
+            tuple(uow.reference.list("category")),
+            dict(uow.reference.field_definitions()),
+            uow.reference.numbering("customer"),
+        )
+
+
+def _expected(actor: Actor, command: Command) -> str | None:
+    """The first permission the actor lacks (None: allowed). The test customers are in every scope."""
+    return next((p for p in command.permissions if not DEFAULT_ACCESS_POLICY.permits(actor, p)), None)
+
+
+class AccessMatrixContract:
+    """Every command allowed for the right roles, refused (and audited, nothing written) for the others."""
+
+    @pytest.mark.parametrize("command", COMMANDS, ids=[c.name for c in COMMANDS])
+    def test_command_by_role(self, book: Book, command: Command) -> None:
+        _setup(book)
+        allowed_somewhere = refused_somewhere = False
+        for role in ROLES:
+            actor = role_actor(role)
+            customer = _customer(book, f"C-{role}")
+            before = _snapshot(book, customer)
+            refusals = len(book.access.refusals(actor.id))
+            missing = _expected(actor, command)
+            if missing is None:
+                entity_type, entity_id = command.run(book, actor, customer)
+                with book.unit_of_work(write=False) as uow:
+                    entries = uow.audit.for_entity(entity_type, entity_id)
+                assert entries, (role, command.name)
+                assert entries[-1].actor_id == actor.id, (role, command.name)
+                allowed_somewhere = True
+            else:
+                with pytest.raises(PermissionDenied) as caught:
+                    command.run(book, actor, customer)
+                assert (caught.value.code, caught.value.field, caught.value.value) == (
+                    "permission_denied",
+                    missing,
+                    actor.id,
+                ), role
+                assert _snapshot(book, customer) == before, f"{role} was refused {command.name} but something changed"
+                found = book.access.refusals(actor.id)
+                assert len(found) == refusals + 1, role
+                assert found[-1].changes["permission"] == missing
+                assert found[-1].actor_id == actor.id
+                refused_somewhere = True
+        assert allowed_somewhere, f"{command.name}: no role of the default policy may run it"
+        assert refused_somewhere, f"{command.name}: every role may run it"
+
+    def test_a_command_without_any_actor_is_refused(self, book: Book) -> None:
+        with pytest.raises(ValidationError) as caught:
+            book.customers.create({"name": "Nobody's Co"})
+        assert caught.value.code == "invalid_actor"
+        assert book.customers.search().items == []
+
+    def test_acting_as_supplies_the_actor(self, book: Book) -> None:
+        _setup(book)
+        with acting_as(role_actor("sales_admin")):
+            created = book.customers.create({"name": "Context Co"})
+        assert book.customers.history(created.code)[-1].actor_id == "u-sales_admin"
+        with acting_as(role_actor("auditor")), pytest.raises(PermissionDenied):
+            book.customers.update(created.code, {"notes": "x"})
+        assert book.customers.get(created.code).notes == ""
+
+    def test_unknown_roles_hold_nothing(self, book: Book) -> None:
+        with pytest.raises(PermissionDenied):
+            book.reference.add("category", "X1", actor=Actor(id="ghost", roles={"wizard"}))
+        assert book.reference.list("category") == []
+
+
+class DataScopeContract:
+    """Sales reps and branch staff see and change only their customers; the scope is part of the query."""
+
+    @pytest.fixture
+    def scoped(self, book: Book) -> Book:
+        _setup(book)
+        for i in range(3):
+            _customer(book, f"MINE-{i}", rep="REP-1", branch="PEN")
+            _customer(book, f"THEIRS-{i}", rep="REP-2", branch="PEN")
+        _customer(book, "BRANCH-0", rep="REP-2", branch="KUL")
+        return book
+
+    def test_sales_rep_search_returns_only_their_customers(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        page = scoped.customers.search(actor=rep, limit=2)
+        codes = [c.code for c in page.items]
+        while page.next_cursor:
+            page = scoped.customers.search(actor=rep, limit=2, cursor=page.next_cursor)
+            codes += [c.code for c in page.items]
+        assert codes == ["MINE-0", "MINE-1", "MINE-2"]
+        assert scoped.customers.search(actor=rep).total == 3
+        assert scoped.customers.search("theirs", actor=rep).items == []
+        assert scoped.customers.search(sales_rep="REP-2", actor=rep).items == []
+
+    def test_branch_staff_search_returns_only_their_branch(self, scoped: Book) -> None:
+        staff = role_actor("branch_staff")
+        assert [c.code for c in scoped.customers.search(actor=staff).items] == ["BRANCH-0"]
+
+    def test_out_of_scope_customer_is_not_found_and_the_attempt_audited(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        assert scoped.customers.get("MINE-0", actor=rep).code == "MINE-0"
+        for call in (
+            lambda: scoped.customers.get("THEIRS-0", actor=rep),
+            lambda: scoped.customers.history("THEIRS-0", actor=rep),
+            lambda: scoped.customers.update("THEIRS-0", {"notes": "x"}, actor=rep),
+        ):
+            with pytest.raises(NotFound) as caught:
+                call()
+            assert caught.value.code == "customer_not_found"
+        with pytest.raises(NotFound) as missing:
+            scoped.customers.get("NO-SUCH", actor=rep)
+        assert missing.value.code == "customer_not_found"  # the same answer: existence is not revealed
+        assert scoped.customers.get("THEIRS-0").notes == ""
+        reasons = [e.changes["reason"] for e in scoped.access.refusals(rep.id)]
+        assert reasons == ["out_of_scope"] * 3
+
+    def test_sales_rep_edits_own_customer_but_cannot_reassign_it(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        assert scoped.customers.update("MINE-0", {"notes": "visited"}, actor=rep).notes == "visited"
+        with pytest.raises(PermissionDenied) as caught:
+            scoped.customers.update("MINE-0", {"sales_rep": "REP-2"}, actor=rep)
+        assert caught.value.field == "customer.assign"
+        assert scoped.customers.get("MINE-0").sales_rep == "REP-1"
+
+    def test_export_is_scoped_and_masks_sensitive_fields(self, scoped: Book) -> None:
+        rows = list(scoped.customers.export(actor=role_actor("sales_rep"), page_size=2))
+        assert [r["code"] for r in rows] == ["MINE-0", "MINE-1", "MINE-2"]
+        assert {r["tax_numbers"]["sst"] for r in rows} == {"****0001"}
+        full = list(scoped.customers.export(actor=role_actor("auditor")))
+        assert len(full) == 7
+        assert full[0]["tax_numbers"]["sst"] == "W10-1808-32000001"
+
+    def test_export_needs_the_export_permission(self, scoped: Book) -> None:
+        with pytest.raises(PermissionDenied) as caught:
+            scoped.customers.export(actor=role_actor("finance_approver"))
+        assert caught.value.field == "customer.export"
+
+    def test_masked_values_are_never_written_back(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        shown = scoped.customers.get("MINE-0", actor=rep)
+        assert shown.tax_numbers == {"sst": "****0001"}
+        with pytest.raises(ValidationError) as caught:
+            scoped.customers.update("MINE-0", {"tax_numbers": dict(shown.tax_numbers)}, actor=rep)
+        assert caught.value.code == "masked_value"
+        assert scoped.customers.get("MINE-0").tax_numbers == {"sst": "W10-1808-32000001"}
+
+    def test_history_masks_sensitive_values_without_the_permission(self, scoped: Book) -> None:
+        rep_view = scoped.customers.history("MINE-0", actor=role_actor("sales_rep"))
+        admin_view = scoped.customers.history("MINE-0", actor=role_actor("sales_admin"))
+        assert rep_view[0].changes["tax_numbers"] == [None, {"sst": "****0001"}]
+        assert admin_view[0].changes["tax_numbers"] == [None, {"sst": "W10-1808-32000001"}]
+
+
+class CustomerSettingsContract:
+    """Tax, accounting and preference settings and provider results persist on every adapter."""
+
+    def test_tax_and_preferences_round_trip(self, book: Book) -> None:
+        created = book.customers.create(
+            {
+                "name": "Exempt Co",
+                "tax": {
+                    "category": "zero_rated",
+                    "exempt": True,
+                    "certificate": "EX-2026-0042",
+                    "valid_from": "2026-01-01",
+                    "valid_until": "2026-12-31",
+                    "receivable_category": "related_party",
+                },
+                "preferences": {
+                    "payment_methods": ["bank_transfer", "cheque"],
+                    "delivery": {"method": "courier", "instructions": "Loading bay 3", "partial_allowed": False},
+                },
+            },
+            actor=ADMIN,
+        )
+        loaded = book.customers.get(created.code)
+        assert loaded == created
+        assert loaded.tax.is_exempt_on(dt.date(2026, 6, 30))
+        assert not loaded.tax.is_exempt_on(dt.date(2027, 1, 1))
+        assert loaded.tax.receivable_category == "related_party"
+        assert [m.value for m in loaded.preferences.payment_methods] == ["bank_transfer", "cheque"]
+        assert loaded.preferences.delivery is not None
+        assert loaded.preferences.delivery.instructions == "Loading bay 3"
+
+    def test_defaults_are_a_trade_debtor_without_exemption(self, book: Book) -> None:
+        created = book.customers.create({"name": "Plain Co"}, actor=ADMIN)
+        assert book.customers.get(created.code).tax.receivable_category == "trade_debtor"
+        assert not created.tax.is_exempt_on(dt.date(2026, 1, 1))
+
+    def test_an_exemption_needs_its_certificate(self, book: Book) -> None:
+        with pytest.raises(ValidationError) as caught:
+            book.customers.create({"name": "Exempt Co", "tax": {"exempt": True}}, actor=ADMIN)
+        assert caught.value.field == "tax"
+        assert book.customers.search().items == []
+
+    def test_a_bureau_report_is_stored_with_its_date(self, book: Book) -> None:
+        created = book.customers.create({"name": "Rated Co"}, actor=ADMIN)
+        with_bureau = _with_integrations(book, Integrations(credit_bureau=FakeCreditBureau({created.code: (640, "B")})))
+        with_bureau.integrations.refresh_credit_report(created.code, on=dt.date(2026, 4, 1), actor=ADMIN)
+        report = book.customers.get(created.code).credit_report
+        assert report is not None
+        assert (report.score, report.rating, report.fetched_on) == (640, "B", dt.date(2026, 4, 1))
+
+    def test_a_refused_bureau_refresh_asks_nobody_and_writes_nothing(self, book: Book) -> None:
+        created = book.customers.create({"name": "Rated Co"}, actor=ADMIN)
+        bureau = FakeCreditBureau({created.code: (640, "B")})
+        with_bureau = _with_integrations(book, Integrations(credit_bureau=bureau))
+        with pytest.raises(PermissionDenied):
+            with_bureau.integrations.refresh_credit_report(created.code, actor=role_actor("sales_rep"))
+        assert bureau.calls == []
+        assert book.customers.get(created.code).version == 1
+
+
+def _with_integrations(book: Book, integrations: Integrations) -> Book:
+    """A second book on the same store whose settings name ``integrations``."""
+    return Book(book.store, clock=book.services.clock, settings=Settings(integrations=integrations))
+
+
+ACCESS_CONTRACTS = (AccessMatrixContract, DataScopeContract, CustomerSettingsContract)

@@ -1,0 +1,41 @@
+"""The scale benchmarks at 10,000 customers, so their code cannot rot (no timing is asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from benchmarks import scale
+
+from bigledger_customers import connect
+
+COUNT = 10_000
+pytestmark = pytest.mark.slow
+
+
+def test_sqlite_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    result = scale.run_engine("sqlite", COUNT, workers=2)
+    assert result["import"]["rows_ok"] == COUNT
+    assert result["import"]["raw_rows_per_s"] > 0
+    assert result["search"]["all"]["n"] >= 200
+    assert result["get"]["by_code_median_ms"] > 0
+
+
+@pytest.mark.postgresql
+def test_postgresql_benchmark_runs_end_to_end(postgresql_url: str) -> None:
+    result = scale.run_engine("postgresql", COUNT, workers=2)
+    assert result["import"]["rows_ok"] == COUNT
+    assert result["search"]["all"]["n"] >= 200
+
+
+def test_memory_benchmark_and_report(tmp_path: Path) -> None:
+    book = connect("memory://")
+    assert scale.time_import(book, 2_000, workers=0)["rows_ok"] == 2_000
+    assert scale.time_search(book, 2_000)["all"]["n"] >= 200
+    report = tmp_path / "performance.md"
+    report.write_text("# x\n<!-- results:start -->\nold\n<!-- results:end -->\ntail\n")
+    sample = tmp_path / "scale-sqlite-1000000.json"
+    sample.write_text('{"engine": "sqlite", "count": 1000000, "import": {"seconds": 1, "rows_per_s": 2}}')
+    scale.write_report([sample], report)
+    assert "| sqlite | 1,000,000 |" in report.read_text()
+    assert report.read_text().endswith("tail\n")

@@ -1,0 +1,148 @@
+"""Governance on real SQL databases: nothing personal survives an erasure anywhere in the database,
+amounts are untouched, and a merge racing an edit of the survivor raises ConcurrencyError."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bigledger_customers import Actor, ConcurrencyError, Money, connect
+from bigledger_customers.services import merge as merge_service
+from bigledger_customers.testing import FrozenClock
+from tests.servers import reset_database
+
+STEWARD = Actor(id="steward", roles=frozenset({"admin"}))
+PERSONAL = (
+    "Zelda",
+    "Quixotic",
+    "Xylophone",
+    "zelda.q@example.org",
+    "880101-14-5566",
+    "+60198765432",
+    "prefers calls after 6pm",
+    "203.0.113.9",
+    "s3://bucket/zelda-passport.pdf",
+)
+#: Tables whose rows are financial records: erasure must leave every row exactly as it was.
+FINANCIAL = ("account_balances", "ledger_entries", "top_ups", "incomes", "expenses", "rebate_grants", "holds")
+
+
+def _text_values(conn: sa.Connection) -> list[tuple[str, str, str]]:
+    """(table, column, text) for every text-like value of every table (JSON as its text)."""
+    found: list[tuple[str, str, str]] = []
+    inspector = sa.inspect(conn)
+    for table in inspector.get_table_names():
+        columns = [c["name"] for c in inspector.get_columns(table)]
+        quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
+        rows = conn.exec_driver_sql(f"SELECT {quoted} FROM {conn.dialect.identifier_preparer.quote(table)}")
+        for row in rows:
+            for column, value in zip(columns, row, strict=True):
+                if isinstance(value, str):
+                    found.append((table, column, value))
+                elif isinstance(value, dict | list):
+                    found.append((table, column, json.dumps(value, ensure_ascii=False)))
+    return found
+
+
+def _financial_rows(conn: sa.Connection) -> dict[str, list[Any]]:
+    tables = set(sa.inspect(conn).get_table_names())
+    return {t: sorted(map(repr, conn.exec_driver_sql(f"SELECT * FROM {t}").all())) for t in FINANCIAL if t in tables}
+
+
+@pytest.fixture
+def url(sql_url: str) -> str:
+    return sql_url
+
+
+def test_after_erasure_no_personal_value_is_left_in_any_text_column(url: str) -> None:
+    with connect(url, clock=FrozenClock()) as book:
+        c = book.customers.create(
+            {
+                "name": {"en": "Zelda Quixotic"},
+                "country": "MY",
+                "currency": "MYR",
+                "tax_numbers": {"nric": "880101-14-5566"},
+                "notes": "prefers calls after 6pm",
+                "contacts": [{"name": "Zelda Quixotic", "email": "zelda.q@example.org", "mobile": "019-876 5432"}],
+                "addresses": [{"lines": ["77 Jalan Xylophone"], "city": "Ipoh", "country": "MY"}],
+                "attachments": [
+                    {
+                        "name": "Zelda passport.pdf",
+                        "content_type": "application/pdf",
+                        "size": 1,
+                        "checksum": "sha256:00",
+                        "storage_uri": "s3://bucket/zelda-passport.pdf",
+                    }
+                ],
+            },
+            actor=STEWARD,
+        )
+        book.customers.update(c.code, {"names": {"en": "Zelda Q. Quixotic"}}, actor=STEWARD)
+        book.customers.record_interaction(
+            c.code, channel="phone", summary="Zelda on the Xylophone order", actor=STEWARD
+        )
+        book.privacy.record_consent(
+            c.code,
+            "marketing_email",
+            True,
+            method="web_form",
+            contact_id=c.contacts[0].id,
+            evidence="ticked box from 203.0.113.9",
+            actor=STEWARD,
+        )
+        twin = book.customers.create(
+            {"name": "Zelda Quixotic", "country": "MY", "contacts": [{"name": "Z", "email": "zelda.q@example.org"}]},
+            actor=STEWARD,
+            allow_duplicate=True,
+        )
+        book.duplicates.merge(c.code, twin.code, actor=STEWARD)
+        if hasattr(book, "accounts"):
+            book.accounts.top_up(c.code, Money("250.00", "MYR"), key="tp-1", actor=STEWARD)
+        store: Any = book.store
+        with store.engine.connect() as conn:
+            assert any(v for _, _, v in _text_values(conn) if "Xylophone" in v)  # the scan sees the data
+            money_before = _financial_rows(conn)
+
+        report = book.privacy.erase(c.code, actor=STEWARD)
+
+        assert set(report.customer_ids) == {c.id, twin.id}
+        assert report.attachment_uris == ("s3://bucket/zelda-passport.pdf",)
+        with store.engine.connect() as conn:
+            leftovers = [
+                (table, column, value)
+                for table, column, value in _text_values(conn)
+                for personal in PERSONAL
+                if personal.casefold() in value.casefold()
+            ]
+            assert leftovers == []
+            assert _financial_rows(conn) == money_before
+        if hasattr(book, "accounts"):
+            assert book.accounts.balance(c.code, "MYR").actual == Money("250.00", "MYR")
+
+
+@pytest.mark.postgresql
+def test_a_merge_racing_an_edit_of_the_survivor_raises_concurrency_error(
+    postgresql_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reset_database(postgresql_url)
+    with connect(postgresql_url, clock=FrozenClock()) as book, connect(postgresql_url) as other:
+        s = book.customers.create({"name": "ABC Trading", "country": "MY"}, actor=STEWARD)
+        d = book.customers.create({"name": "ABC Trading Sdn Bhd", "country": "MY"}, actor=STEWARD)
+        real_check = merge_service.check_mergeable
+
+        def edit_meanwhile(*args: Any) -> None:
+            # The merge has read both customers; another connection commits an edit of the survivor.
+            other.customers.update(s.code, {"notes": "edited during the merge"}, actor=STEWARD)
+            real_check(*args)
+
+        monkeypatch.setattr(merge_service, "check_mergeable", edit_meanwhile)
+        with pytest.raises(ConcurrencyError):
+            book.duplicates.merge(s.code, d.code, actor=STEWARD)
+
+        after = book.customers.get(s.code)
+        assert (after.notes, after.version) == ("edited during the merge", 2)
+        assert book.customers.get(d.code).id == d.id  # not merged
+        assert book.duplicates.merges(s.code) == []
