@@ -7,7 +7,9 @@ times both, side by side, on the generator's customers (seed 1), for a rep with 
 
     .venv/bin/python -m benchmarks.scoped_search --count 100000 --engines sqlite,postgresql
 
-Each case runs ``--repeat`` times after one warm-up; p50/p95 in milliseconds. Results go to
+Each case runs ``--repeat`` times after one warm-up, the scoped and the unscoped call alternating
+(so load on a shared machine hits both alike); p50/p95 in milliseconds. "same SQL" says whether
+both calls sent byte-for-byte the same statements (parameters aside): then the plans are the same. Results go to
 ``benchmarks/results/scoped-<engine>-<count>.json`` and a Markdown table is printed.
 """
 
@@ -52,14 +54,33 @@ def _cases(book: Any, rep: str) -> dict[str, tuple[Callable[[], Any], Callable[[
     }
 
 
-def _time(call: Callable[[], Any], repeat: int) -> list[float]:
-    call()  # warm-up
-    samples = []
+def _time_pair(a: Callable[[], Any], b: Callable[[], Any], repeat: int) -> tuple[list[float], list[float]]:
+    """Milliseconds per call of ``a`` and ``b``, alternating so that load on the machine hits both alike."""
+    a(), b()  # warm-up
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
+        for call, out in ((a, samples[0]), (b, samples[1])):
+            started = time.perf_counter()
+            call()
+            out.append((time.perf_counter() - started) * 1000)
     return samples
+
+
+def _statements(book: Any, call: Callable[[], Any]) -> list[str]:
+    """The SQL text ``call`` sends (parameters left out)."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(book.store.engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        sa.event.remove(book.store.engine, "before_cursor_execute", record)
+    return seen
 
 
 def run(engine: str, count: int, repeat: int) -> dict[str, Any]:
@@ -78,11 +99,12 @@ def run(engine: str, count: int, repeat: int) -> dict[str, Any]:
         result["import"] = time_import(book, count)
         for label, rep in reps.items():
             for name, (scoped, unscoped) in _cases(book, rep).items():
-                a, b = _time(scoped, repeat), _time(unscoped, repeat)
+                a, b = _time_pair(scoped, unscoped, repeat)
                 result["cases"].append(
                     {
                         "rep": f"{label} ({rep}, {books[rep]} customers)",
                         "case": name,
+                        "same_sql": _statements(book, scoped) == _statements(book, unscoped),
                         "scoped": _summary(a),
                         "unscoped_same_filter": _summary(b),
                     }
@@ -95,15 +117,16 @@ def run(engine: str, count: int, repeat: int) -> dict[str, Any]:
 def table(results: list[dict[str, Any]]) -> str:
     """The Markdown table of docs/performance.md."""
     lines = [
-        "| engine | rep | case | scoped p50 / p95 ms | unscoped, same filter p50 / p95 ms |",
-        "|---|---|---|---|---|",
+        "| engine | rep | case | scoped p50 / p95 ms | unscoped, same filter p50 / p95 ms | same SQL |",
+        "|---|---|---|---|---|---|",
     ]
     for r in results:
         for c in r["cases"]:
             s, u = c["scoped"], c["unscoped_same_filter"]
             lines.append(
                 f"| {r['engine']} {r['count']:,} | {c['rep']} | {c['case']} | "
-                f"{s['p50_ms']} / {s['p95_ms']} | {u['p50_ms']} / {u['p95_ms']} |"
+                f"{s['p50_ms']} / {s['p95_ms']} | {u['p50_ms']} / {u['p95_ms']} | "
+                f"{'yes' if c.get('same_sql') else 'no'} |"
             )
     return "\n".join(lines)
 

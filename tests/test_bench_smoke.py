@@ -10,7 +10,10 @@ from benchmarks import scale
 from bigledger_customers import connect
 
 COUNT = 10_000
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not scale.RAW_BASELINE.is_file(), reason="../shared/bench/raw_search_baseline.py is missing"),
+]
 
 
 def test_sqlite_benchmark_runs_end_to_end(tmp_path: Path) -> None:

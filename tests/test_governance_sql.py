@@ -1,15 +1,20 @@
 """Governance on real SQL databases: nothing personal survives an erasure anywhere in the database,
-amounts are untouched, and a merge racing an edit of the survivor raises ConcurrencyError."""
+amounts are untouched, a merge racing an edit of the survivor raises ConcurrencyError, and two
+opposite hierarchy moves at once cannot make a cycle."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from bigledger_customers import Actor, ConcurrencyError, Money, connect
+from bigledger_customers import Actor, ConcurrencyError, Money, ValidationError, connect
+from bigledger_customers.services import customers as customers_service
+from bigledger_customers.services import hierarchy
 from bigledger_customers.services import merge as merge_service
 from bigledger_customers.testing import FrozenClock
 from tests.servers import reset_database
@@ -146,3 +151,41 @@ def test_a_merge_racing_an_edit_of_the_survivor_raises_concurrency_error(
         assert (after.notes, after.version) == ("edited during the merge", 2)
         assert book.customers.get(d.code).id == d.id  # not merged
         assert book.duplicates.merges(s.code) == []
+
+
+@pytest.mark.postgresql
+def test_two_opposite_moves_at_once_cannot_make_a_cycle(postgresql_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    reset_database(postgresql_url)
+    with connect(postgresql_url, clock=FrozenClock()) as book, connect(postgresql_url) as other:
+        a = book.customers.create({"name": "Alpha Group", "country": "MY"}, actor=STEWARD)
+        b = book.customers.create({"name": "Beta Group", "country": "MY"}, actor=STEWARD)
+        first_locked = threading.Event()
+        real_lock = hierarchy.lock_hierarchy
+
+        def slow_lock(uow: Any) -> None:
+            real_lock(uow)
+            if threading.current_thread().name == "first":
+                first_locked.set()
+                time.sleep(0.5)  # the second move starts now and must wait for this one
+
+        monkeypatch.setattr(customers_service, "lock_hierarchy", slow_lock)
+        outcomes: dict[str, str] = {}
+
+        def move(name: str, target: Any, child: str, parent: str) -> None:
+            try:
+                target.hierarchy.move(child, parent, actor=STEWARD)
+                outcomes[name] = "moved"
+            except ValidationError as error:
+                outcomes[name] = error.code
+
+        first = threading.Thread(target=move, name="first", args=("first", book, a.code, b.code))
+        first.start()
+        assert first_locked.wait(10)
+        second = threading.Thread(target=move, name="second", args=("second", other, b.code, a.code))
+        second.start()
+        first.join()
+        second.join()
+
+        assert outcomes == {"first": "moved", "second": "hierarchy_cycle"}
+        assert book.customers.get(a.code).parent_id == b.id
+        assert book.customers.get(b.code).parent_id is None

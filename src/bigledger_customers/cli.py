@@ -726,6 +726,11 @@ from bigledger_customers import _cli_governance  # noqa: E402
 
 del _cli_governance
 
+# account and checkout (customer accounts, DESIGN.md sections 5 and 6) live in their own module too.
+from bigledger_customers import _cli_accounts  # noqa: E402
+
+del _cli_accounts
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``bigledger-customers``)."""

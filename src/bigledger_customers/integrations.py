@@ -71,9 +71,9 @@ class Notifier(Protocol):
 class Integrations:
     """The providers one book uses; any left None makes the commands that need it fail clearly."""
 
-    rates: ExchangeRates = attrs.field(factory=RateTable)
+    rates: ExchangeRates = attrs.field(factory=RateTable, hash=False)
     credit_bureau: CreditBureau | None = None
     address_verifier: AddressVerifier | None = None
     notifier: Notifier | None = None
     #: Where notifications for the back office go (e.g. ``{"administrators": ["ops@example.com"]}``).
-    recipients: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    recipients: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, hash=False)

@@ -177,7 +177,7 @@ class AccessPolicy:
     True
     """
 
-    roles: Mapping[str, Grant] = attrs.field(converter=_roles)
+    roles: Mapping[str, Grant] = attrs.field(converter=_roles, hash=False)
 
     def grants(self, actor: Actor) -> list[Grant]:
         """The grants of the actor's roles that this policy knows."""

@@ -87,6 +87,13 @@ class RateTable:
         for rate in rates:
             self.add(rate)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RateTable):
+            return NotImplemented
+        return (self.max_age, self._rates) == (other.max_age, other._rates)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
     def add(self, rate: ExchangeRate) -> None:
         """Publish (or correct) one rate."""
         pair = (rate.base, rate.quote)

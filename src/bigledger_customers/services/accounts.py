@@ -108,6 +108,7 @@ __all__ = [
     "SettlementChange",
     "ensure_account_on_create",
     "ensure_accounts_on_create",
+    "run_keyed",
 ]
 
 T = TypeVar("T")
@@ -227,6 +228,46 @@ def ensure_accounts_on_create(uow: UnitOfWork, customers: Iterable[Customer], no
                     id=customer.id, customer_id=customer.id, settlement_method=method, created_at=now, updated_at=now
                 )
             )
+
+
+def run_keyed(
+    services: Services,
+    command: str,
+    *,
+    key: str,
+    args: Mapping[str, Any],
+    result_type: Any,
+    check: Callable[[UnitOfWork, dt.datetime], Callable[[], T]],
+) -> T:
+    """One money command in one unit of work (DESIGN.md section 2): claim ``key``, run ``check``
+    (lock, expiry, then every check; it returns the writer), then write, store the outcome, commit.
+
+    A replayed key returns (or raises) its first outcome; a key used with other arguments is
+    Conflict ``idempotency_key_reused``. A business refusal raised by ``check`` is stored with the
+    key and raised; the writer's own failures roll everything back (nothing stored, so a retry can
+    succeed).
+    """
+    key = check_key(key)
+    fp = fingerprint(command, args)
+    with services.uow() as uow:
+        now = services.clock.now()
+        found = uow.idempotency.claim(IdempotencyRecord(key=key, command=command, fingerprint=fp, created_at=now))
+        if found is not None:
+            outcome = replay(found, command, fp)
+            assert outcome is not None
+            return converter.structure(outcome.unwrap(), result_type)  # type: ignore[no-any-return]
+        try:
+            write = check(uow, now)
+        except BigLedgerError as error:
+            if not is_stored_refusal(error):
+                raise
+            uow.idempotency.finish(key, Outcome.refusal(error))
+            uow.commit()
+            raise
+        result = write()
+        uow.idempotency.finish(key, Outcome.success(converter.unstructure(result, result_type)))
+        uow.commit()
+        return result
 
 
 # -- approval policy (de)serialisation: condition values may be Money ------------------------------
@@ -538,32 +579,8 @@ class AccountService:
         result_type: Any,
         check: Callable[[UnitOfWork, dt.datetime], Callable[[], T]],
     ) -> T:
-        """Claim ``key``, run ``check`` (expiry, then every check; returns the writer), then write.
-
-        A business refusal raised by ``check`` is stored with the key and raised; the writer's own
-        failures roll everything back (nothing stored, so a retry can succeed).
-        """
-        key = check_key(key)
-        fp = fingerprint(command, args)
-        with self._s.uow() as uow:
-            now = self._s.clock.now()
-            found = uow.idempotency.claim(IdempotencyRecord(key=key, command=command, fingerprint=fp, created_at=now))
-            if found is not None:
-                outcome = replay(found, command, fp)
-                assert outcome is not None
-                return converter.structure(outcome.unwrap(), result_type)  # type: ignore[no-any-return]
-            try:
-                write = check(uow, now)
-            except BigLedgerError as error:
-                if not is_stored_refusal(error):
-                    raise
-                uow.idempotency.finish(key, Outcome.refusal(error))
-                uow.commit()
-                raise
-            result = write()
-            uow.idempotency.finish(key, Outcome.success(converter.unstructure(result, result_type)))
-            uow.commit()
-            return result
+        """:func:`run_keyed` in a unit of work of this book."""
+        return run_keyed(self._s, command, key=key, args=args, result_type=result_type, check=check)
 
     @staticmethod
     def _prepayment(uow: UnitOfWork, account_id: str, currency: str) -> Balance:
@@ -836,56 +853,88 @@ class AccountService:
             "expires_in": expires_in,
         }
 
-        def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], Hold]:
-            customer = load_customer(uow, ref)
-            account = self._account(uow, customer, now)
-            self._housekeeping(uow, account.id, now)
-            if customer.status is not CustomerStatus.ACTIVE:
-                raise NotAllowed(
-                    f"customer {customer.code} is {customer.status}: no new payments",
-                    code="customer_not_active",
-                    field="customer",
-                )
-            parts = [m for m in (prepayment, rebate) if m is not None]
-            if not parts:
-                raise ValidationError("give prepayment and/or rebate", code="required", field="prepayment")
-            for part, field in ((prepayment, "prepayment"), (rebate, "rebate")):
-                if part is not None:
-                    require_positive(part, field=field)
-            currency = parts[0].currency
-            if any(p.currency != currency for p in parts) or (order_amount and order_amount.currency != currency):
-                raise ValidationError("one currency per payment", code="currency_mismatch", field="currency")
-            shares: tuple[GrantShare, ...] = ()
-            if rebate is not None:
-                if order_amount is not None:
-                    allowance = allowed_rebate(self._usage_rules(uow), _facts(customer), order_amount)
-                    if rebate > allowance.amount:
-                        raise NotAllowed(
-                            f"usage rules allow at most {allowance.amount} of rebate ({', '.join(allowance.reasons)})",
-                            code="rebate_not_allowed",
-                            field="rebate",
-                            value=str(rebate),
-                        )
-                shares = consume(uow.grants.for_account(account.id), rebate, as_of=now)
-            if prepayment is not None:
-                self._prepayment(uow, account.id, currency).apply(Move.hold(prepayment))  # InsufficientFunds
-            ttl = expires_in or dt.timedelta(minutes=int(uow.config.get(HOLD_TTL) or DEFAULT_HOLD_TTL_MINUTES))
-            hold = Hold(
-                id=self._s.new_id(),
-                account_id=account.id,
-                customer_id=customer.id,
-                currency=currency,
-                kind=HoldKind.PAYMENT,
+        return self._command(
+            "accounts.submit_payment",
+            key=key,
+            args=args,
+            result_type=Hold,
+            check=lambda uow, now: self.submit_payment_in(
+                uow,
+                now,
+                load_customer(uow, ref),
+                prepayment=prepayment,
+                rebate=rebate,
                 order=order,
-                prepayment=prepayment or Money.zero(currency),
-                rebate=shares,
-                created_at=now,
-                created_by=actor.id,
-                expires_at=now + ttl,
-            )
-            return lambda: self._place(uow, account, hold, actor, now)
+                order_amount=order_amount,
+                expires_in=expires_in,
+                actor=actor,
+            ),
+        )
 
-        return self._command("accounts.submit_payment", key=key, args=args, result_type=Hold, check=check)
+    def submit_payment_in(
+        self,
+        uow: UnitOfWork,
+        now: dt.datetime,
+        customer: Customer,
+        *,
+        prepayment: Money | None = None,
+        rebate: Money | None = None,
+        order: str | None = None,
+        order_amount: Money | None = None,
+        expires_in: dt.timedelta | None = None,
+        actor: Actor,
+    ) -> Callable[[], Hold]:
+        """:meth:`submit_payment` inside a caller's unit of work, after the caller claimed its key.
+
+        Locks the account, expires its overdue holds and grants, runs every check (raising a refusal
+        before anything of the payment is written) and returns the writer that places the hold.
+        """
+        account = self._account(uow, customer, now)
+        self._housekeeping(uow, account.id, now)
+        if customer.status is not CustomerStatus.ACTIVE:
+            raise NotAllowed(
+                f"customer {customer.code} is {customer.status}: no new payments",
+                code="customer_not_active",
+                field="customer",
+            )
+        parts = [m for m in (prepayment, rebate) if m is not None]
+        if not parts:
+            raise ValidationError("give prepayment and/or rebate", code="required", field="prepayment")
+        for part, field in ((prepayment, "prepayment"), (rebate, "rebate")):
+            if part is not None:
+                require_positive(part, field=field)
+        currency = parts[0].currency
+        if any(p.currency != currency for p in parts) or (order_amount and order_amount.currency != currency):
+            raise ValidationError("one currency per payment", code="currency_mismatch", field="currency")
+        shares: tuple[GrantShare, ...] = ()
+        if rebate is not None:
+            if order_amount is not None:
+                allowance = allowed_rebate(self._usage_rules(uow), _facts(customer), order_amount)
+                if rebate > allowance.amount:
+                    raise NotAllowed(
+                        f"usage rules allow at most {allowance.amount} of rebate ({', '.join(allowance.reasons)})",
+                        code="rebate_not_allowed",
+                        field="rebate",
+                        value=str(rebate),
+                    )
+            shares = consume(uow.grants.for_account(account.id), rebate, as_of=now)
+        if prepayment is not None:
+            self._prepayment(uow, account.id, currency).apply(Move.hold(prepayment))  # InsufficientFunds
+        ttl = expires_in or dt.timedelta(minutes=int(uow.config.get(HOLD_TTL) or DEFAULT_HOLD_TTL_MINUTES))
+        hold = Hold(
+            id=self._s.new_id(),
+            account_id=account.id,
+            customer_id=customer.id,
+            currency=currency,
+            kind=HoldKind.PAYMENT,
+            order=order,
+            prepayment=prepayment or Money.zero(currency),
+            rebate=shares,
+            created_at=now,
+            created_by=actor.id,
+            expires_at=now + ttl,
+        )
+        return lambda: self._place(uow, account, hold, actor, now)
 
     def _place(self, uow: UnitOfWork, account: Account, hold: Hold, actor: Actor, now: dt.datetime) -> Hold:
         reason = f"hold for {hold.order}" if hold.order else "hold"
@@ -963,31 +1012,69 @@ class AccountService:
         refused (NotAllowed ``hold_expired``).
         """
         args = {"hold": hold_id, "amount": amount, "prepayment": prepayment, "rebate": rebate}
+        return self._command(
+            "accounts.confirm",
+            key=key,
+            args=args,
+            result_type=Hold,
+            check=lambda uow, now: self.confirm_in(
+                uow, now, hold_id, amount=amount, prepayment=prepayment, rebate=rebate, actor=actor
+            ),
+        )
 
-        def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], Hold]:
-            hold = self._open_hold(uow, hold_id, now)
-            if hold.kind is HoldKind.MANUAL_EXPENSE:
-                raise NotAllowed("a manual expense is confirmed by its approval", code="needs_approval", field="hold")
-            take_prepayment, take_rebate = split_confirmation(hold, amount=amount, prepayment=prepayment, rebate=rebate)
-            return lambda: self._settle(uow, hold, take_prepayment, take_rebate, actor, now)
+    def confirm_in(
+        self,
+        uow: UnitOfWork,
+        now: dt.datetime,
+        hold_id: str,
+        *,
+        amount: Money | None = None,
+        prepayment: Money | None = None,
+        rebate: Money | None = None,
+        customer_id: str | None = None,
+        actor: Actor,
+    ) -> Callable[[], Hold]:
+        """:meth:`confirm` inside a caller's unit of work: lock, expire, check; returns the writer.
 
-        return self._command("accounts.confirm", key=key, args=args, result_type=Hold, check=check)
+        With ``customer_id`` a hold of another customer is NotFound (a caller's reservation cannot
+        reach other customers' holds).
+        """
+        hold = self._open_hold(uow, hold_id, now, customer_id=customer_id)
+        if hold.kind is HoldKind.MANUAL_EXPENSE:
+            raise NotAllowed("a manual expense is confirmed by its approval", code="needs_approval", field="hold")
+        take_prepayment, take_rebate = split_confirmation(hold, amount=amount, prepayment=prepayment, rebate=rebate)
+        return lambda: self._settle(uow, hold, take_prepayment, take_rebate, actor, now)
 
     def reject(self, hold_id: str, *, reason: str = "", key: str, actor: Actor) -> Hold:
         """Release everything a hold holds. A hold past its expiry is released as expired (and refused)."""
         args = {"hold": hold_id, "reason": reason}
+        return self._command(
+            "accounts.reject",
+            key=key,
+            args=args,
+            result_type=Hold,
+            check=lambda uow, now: self.reject_in(uow, now, hold_id, reason=reason, actor=actor),
+        )
 
-        def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], Hold]:
-            hold = self._open_hold(uow, hold_id, now)
-            if hold.kind is HoldKind.MANUAL_EXPENSE:
-                raise NotAllowed("a manual expense is rejected through its approval", code="needs_approval")
-            return lambda: self._release(uow, hold, HoldStatus.REJECTED, actor, now, reason or "rejected")
+    def reject_in(
+        self,
+        uow: UnitOfWork,
+        now: dt.datetime,
+        hold_id: str,
+        *,
+        reason: str = "",
+        customer_id: str | None = None,
+        actor: Actor,
+    ) -> Callable[[], Hold]:
+        """:meth:`reject` inside a caller's unit of work: lock, expire, check; returns the writer."""
+        hold = self._open_hold(uow, hold_id, now, customer_id=customer_id)
+        if hold.kind is HoldKind.MANUAL_EXPENSE:
+            raise NotAllowed("a manual expense is rejected through its approval", code="needs_approval")
+        return lambda: self._release(uow, hold, HoldStatus.REJECTED, actor, now, reason or "rejected")
 
-        return self._command("accounts.reject", key=key, args=args, result_type=Hold, check=check)
-
-    def _open_hold(self, uow: UnitOfWork, hold_id: str, now: dt.datetime) -> Hold:
+    def _open_hold(self, uow: UnitOfWork, hold_id: str, now: dt.datetime, *, customer_id: str | None = None) -> Hold:
         hold = uow.holds.get(hold_id)
-        if hold is None:
+        if hold is None or (customer_id is not None and hold.customer_id != customer_id):
             raise NotFound(f"no hold {hold_id!r}", code="hold_not_found", field="hold", value=hold_id)
         uow.accounts.lock(hold.account_id)
         self._housekeeping(uow, hold.account_id, now)

@@ -1,16 +1,19 @@
 """Checkout (``book.checkout``): quote, reserve, confirm, reject (DESIGN.md section 6).
 
-``quote`` reads once and writes nothing. ``reserve`` places the accounts hold (rebate + prepayment,
-``book.accounts.submit_payment``) and the credit hold (``book.credit.hold``); if the second is
-refused the first is rejected again, so a refused reservation holds nothing. Each step derives the
-idempotency keys of its parts from its own ``key`` (``<key>:accounts``, ``<key>:credit``), so a
-retry replays the first outcome of every part and a key reused with other arguments is Conflict.
-Run on a host connection (join mode) every part commits with the host's transaction.
+``quote`` reads once and writes nothing. ``reserve``, ``confirm`` and ``reject`` are one unit of
+work each, in the order of every money command (DESIGN.md section 2): claim the step's ``key``, lock
+the account row and then the credit profile row (always in this order, so concurrent checkouts
+cannot deadlock), expire overdue holds, check every part (prepayment, rebate, credit), then write
+every hold, store the outcome with the key and commit. A refusal of any part is stored under the
+key and replayed, and nothing of any part has been written by then: a refused reservation holds
+nothing, and a crash leaves no half-reserved order. Run on a host connection (join mode) the step
+commits with the host's transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -31,11 +34,18 @@ from bigledger_customers.domain.customer import CustomerStatus
 from bigledger_customers.domain.idempotency import check_key
 from bigledger_customers.domain.rebates import CustomerFacts, UsageRule, allowed_rebate, rebate_balance
 from bigledger_customers.domain.records import Actor
-from bigledger_customers.errors import BigLedgerError, NotAllowed, ValidationError
+from bigledger_customers.errors import NotAllowed, ValidationError
 from bigledger_customers.money import Money
+from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer
-from bigledger_customers.services.accounts import DEFAULT_METHOD, USAGE_RULES, AccountService
-from bigledger_customers.services.credit import CreditService, credit_decision_in
+from bigledger_customers.services.accounts import DEFAULT_METHOD, USAGE_RULES, AccountService, run_keyed
+from bigledger_customers.services.credit import (
+    CreditService,
+    check_hold_in,
+    check_release_in,
+    check_settle_in,
+    credit_decision_in,
+)
 
 __all__ = ["CheckoutService"]
 
@@ -154,79 +164,140 @@ class CheckoutService:
             )
         plan, order = quote.plan, quote.order
         ttl = expires_in or DEFAULT_TTL
-        expires_at = self._s.clock.now() + ttl
-        account_hold = None
-        if not plan.rebate.is_zero() or not plan.prepayment.is_zero():
-            account_hold = self._accounts.submit_payment(
-                quote.customer_id,
-                prepayment=None if plan.prepayment.is_zero() else plan.prepayment,
-                rebate=None if plan.rebate.is_zero() else plan.rebate,
-                order=order.number,
-                order_amount=order.amount,
-                expires_in=ttl,
-                key=f"{key}:accounts",
-                actor=actor,
-            )
-            expires_at = account_hold.expires_at or expires_at
-        credit_hold = None
-        if not plan.credit.is_zero():
-            try:
-                credit_hold = self._credit.hold(
-                    quote.customer_id,
+        holds_account = not plan.rebate.is_zero() or not plan.prepayment.is_zero()
+
+        def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], Reservation]:
+            customer = load_customer(uow, quote.customer_id)
+            expires_at = now + ttl
+            # Lock order: the account row (inside submit_payment_in), then the credit profile row.
+            place_account = None
+            if holds_account:
+                place_account = self._accounts.submit_payment_in(
+                    uow,
+                    now,
+                    customer,
+                    prepayment=None if plan.prepayment.is_zero() else plan.prepayment,
+                    rebate=None if plan.rebate.is_zero() else plan.rebate,
+                    order=order.number,
+                    order_amount=order.amount,
+                    expires_in=ttl,
+                    actor=actor,
+                )
+            place_credit = None
+            if not plan.credit.is_zero():
+                place_credit, _ = check_hold_in(
+                    uow,
+                    self._s,
+                    customer,
                     plan.credit,
                     reference=order.number,
                     expires_at=expires_at,
-                    key=f"{key}:credit",
+                    now=now,
                     actor=actor,
-                    override=override,
+                    override_id=override,
                 )
-            except BigLedgerError:
-                if account_hold is not None and account_hold.is_open():
-                    self._accounts.reject(
-                        account_hold.id,
-                        reason="credit refused",
-                        key=f"{key}:undo",
-                        actor=actor,
-                    )
-                raise
-        return Reservation(
-            id=key,
-            key=key,
-            customer_id=quote.customer_id,
-            order=order.number,
-            plan=plan,
-            account_hold_id=account_hold.id if account_hold else None,
-            credit_hold_id=credit_hold.id if credit_hold else None,
-            expires_at=expires_at,
-        )
+
+            def write() -> Reservation:
+                account_hold = place_account() if place_account is not None else None
+                credit_hold = place_credit() if place_credit is not None else None
+                return Reservation(
+                    id=key,
+                    key=key,
+                    customer_id=customer.id,
+                    order=order.number,
+                    plan=plan,
+                    account_hold_id=account_hold.id if account_hold else None,
+                    credit_hold_id=credit_hold.id if credit_hold else None,
+                    expires_at=expires_at,
+                )
+
+            return write
+
+        args = {"customer": quote.customer_id, "order": order, "plan": plan, "ttl": ttl, "override": override}
+        return run_keyed(self._s, "checkout.reserve", key=key, args=args, result_type=Reservation, check=check)
 
     def confirm(self, reservation: Reservation, *, key: str, actor: Actor | None = None) -> Reservation:
         """Settle: the expense record and grants consumed smallest-first (accounts), the credit part
-        becomes an invoice receivable numbered by the order."""
+        becomes an invoice receivable numbered by the order. All or nothing, in one transaction."""
         key = check_key(key)
+        _check_reservation(reservation)
         actor = self._s.authorize(actor, Permission.ACCOUNTS_PAY, reservation.customer_id)
-        if reservation.account_hold_id is not None:
-            self._accounts.confirm(reservation.account_hold_id, key=f"{key}:accounts", actor=actor)
-        if reservation.credit_hold_id is not None:
-            self._credit.settle(reservation.credit_hold_id, invoice=reservation.order, key=f"{key}:credit", actor=actor)
-        return attrs.evolve(reservation, state=ReservationState.CONFIRMED)
+        r = reservation
+
+        def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], Reservation]:
+            writers: list[Callable[[], object]] = []
+            if r.account_hold_id is not None:
+                writers.append(
+                    self._accounts.confirm_in(uow, now, r.account_hold_id, customer_id=r.customer_id, actor=actor)
+                )
+            if r.credit_hold_id is not None:
+                writers.append(
+                    check_settle_in(
+                        uow,
+                        self._s,
+                        r.credit_hold_id,
+                        amount=None,
+                        invoice=r.order,
+                        issued=None,
+                        now=now,
+                        actor=actor,
+                        customer_id=r.customer_id,
+                    )
+                )
+            return lambda: _run_all(writers, attrs.evolve(r, state=ReservationState.CONFIRMED))
+
+        return run_keyed(
+            self._s, "checkout.confirm", key=key, args=_reservation_args(r), result_type=Reservation, check=check
+        )
 
     def reject(
         self, reservation: Reservation, *, key: str, reason: str = "", actor: Actor | None = None
     ) -> Reservation:
-        """Release everything the reservation holds."""
+        """Release everything the reservation holds, in one transaction."""
         key = check_key(key)
+        _check_reservation(reservation)
         actor = self._s.authorize(actor, Permission.ACCOUNTS_PAY, reservation.customer_id)
-        if reservation.account_hold_id is not None:
-            self._accounts.reject(
-                reservation.account_hold_id,
-                reason=reason,
-                key=f"{key}:accounts",
-                actor=actor,
-            )
-        if reservation.credit_hold_id is not None:
-            self._credit.release(reservation.credit_hold_id, key=f"{key}:credit", actor=actor, reason=reason)
-        return attrs.evolve(reservation, state=ReservationState.REJECTED)
+        r = reservation
+
+        def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], Reservation]:
+            writers: list[Callable[[], object]] = []
+            if r.account_hold_id is not None:
+                writers.append(
+                    self._accounts.reject_in(
+                        uow, now, r.account_hold_id, reason=reason, customer_id=r.customer_id, actor=actor
+                    )
+                )
+            if r.credit_hold_id is not None:
+                writers.append(
+                    check_release_in(
+                        uow, self._s, r.credit_hold_id, now=now, actor=actor, reason=reason, customer_id=r.customer_id
+                    )
+                )
+            return lambda: _run_all(writers, attrs.evolve(r, state=ReservationState.REJECTED))
+
+        args = {**_reservation_args(r), "reason": reason}
+        return run_keyed(self._s, "checkout.reject", key=key, args=args, result_type=Reservation, check=check)
+
+
+def _check_reservation(reservation: object) -> None:
+    if not isinstance(reservation, Reservation):
+        raise ValidationError("give the Reservation of the order", code="invalid_reservation", field="reservation")
+
+
+def _reservation_args(r: Reservation) -> dict[str, Any]:
+    return {
+        "reservation": r.id,
+        "customer": r.customer_id,
+        "order": r.order,
+        "account_hold": r.account_hold_id,
+        "credit_hold": r.credit_hold_id,
+    }
+
+
+def _run_all(writers: list[Callable[[], object]], result: Reservation) -> Reservation:
+    for write in writers:
+        write()
+    return result
 
 
 #: Reasons an approved credit override cannot lift.

@@ -18,7 +18,7 @@ of a reservation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -56,12 +56,7 @@ from bigledger_customers.domain.credit import (
 )
 from bigledger_customers.domain.customer import Customer, CustomerStatus
 from bigledger_customers.domain.idempotency import (
-    IdempotencyRecord,
-    Outcome,
-    check_key,
     fingerprint,
-    is_stored_refusal,
-    replay,
 )
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.domain.terms import BUILT_IN_TERMS, PaymentTerms
@@ -76,8 +71,19 @@ from bigledger_customers.errors import (
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer
+from bigledger_customers.services.accounts import run_keyed
 
-__all__ = ["CreditConfig", "CreditService", "credit_decision_in", "place_hold_in", "settle_hold_in"]
+__all__ = [
+    "CreditConfig",
+    "CreditService",
+    "check_hold_in",
+    "check_release_in",
+    "check_settle_in",
+    "credit_decision_in",
+    "place_hold_in",
+    "release_hold_in",
+    "settle_hold_in",
+]
 
 BUCKETS: Final = "credit.aging_buckets"
 DUNNING: Final = "credit.dunning_levels"
@@ -170,6 +176,16 @@ def _exposure(uow: UnitOfWork, ids: Sequence[str], new_order: Money, now: dt.dat
     )
 
 
+def _open_total(items: Sequence[OpenItem], currency: str) -> Money:
+    """Open receivables net of unapplied credit (what ``CreditRepository.open_total`` sums)."""
+    minor = sum(i.open.minor if i.kind is ItemKind.INVOICE else -i.open.minor for i in items if i.open.minor > 0)
+    return Money.from_minor(minor, currency)
+
+
+def _any_overdue(items: Sequence[OpenItem], as_of: dt.date) -> bool:
+    return any(i.kind is ItemKind.INVOICE and i.open.minor > 0 and i.due < as_of for i in items)
+
+
 def _approved_override(uow: UnitOfWork, approval_id: str, customer: Customer, amount: Money) -> ApprovalRequest:
     request = uow.approvals.get(approval_id)
     if request is None or request.command != OVERRIDE:
@@ -211,13 +227,23 @@ def credit_decision_in(
         group_root, group_profile = customer, profile
     if lock and group_root is not None and group_root.id != customer.id:
         group_profile = read(group_root.id, currency)
-    own_ids = [customer.id] if group_root is None or group_root.id != customer.id else _subtree(uow, customer.id)
-    exposure = _exposure(uow, own_ids, amount, now)
+    items = uow.credit.items([customer.id], currency=currency)
+    if group_root is None or group_root.id != customer.id:
+        # The customer's own open items are read anyway: their total needs no second query.
+        exposure = Exposure.of(
+            open_items=_open_total(items, currency),
+            held=uow.credit.held_total([customer.id], currency, now),
+            new_order=amount,
+        )
+    else:
+        exposure = _exposure(uow, _subtree(uow, customer.id), amount, now)
     group_exposure = None
     if group_root is not None and group_root.id != customer.id:
         group_exposure = _exposure(uow, _subtree(uow, group_root.id), amount, now)
-    items = uow.credit.items([customer.id], currency=currency)
-    dunning = ag.dunning_status(customer.id, items, as_of, config.dunning if config else _dunning(uow))
+    # Dunning levels start at 1 day overdue: with nothing overdue every policy gives the same status,
+    # so the configured one is read only when it can matter.
+    policy = config.dunning if config else (_dunning(uow) if _any_overdue(items, as_of) else ag.DEFAULT_DUNNING)
+    dunning = ag.dunning_status(customer.id, items, as_of, policy)
     overdue = dunning.overdue.get(currency)
     facts = CreditFacts(
         customer_status=customer.status.value,
@@ -250,6 +276,50 @@ def _refusal(decision: CreditDecision) -> BigLedgerError:
     return NotAllowed(message, code="credit_blocked", field="customer")
 
 
+def check_hold_in(
+    uow: UnitOfWork,
+    services: Services,
+    customer: Customer,
+    amount: Money,
+    *,
+    reference: str,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+    actor: Actor,
+    override_id: str | None = None,
+    config: CreditConfig | None = None,
+) -> tuple[Callable[[], CreditHold], CreditDecision]:
+    """Lock the customer's credit and decide with ``amount`` as the new order; refused (raised) when
+    blocked. Writes nothing: returns the writer that places the hold, and the decision."""
+    decision = credit_decision_in(uow, customer, amount, now=now, lock=True, override_id=override_id, config=config)
+    if decision.outcome is CreditOutcome.BLOCK:
+        raise _refusal(decision)
+    hold = CreditHold(
+        id=services.new_id(),
+        customer_id=customer.id,
+        amount=amount,
+        reference=reference,
+        created_at=now,
+        expires_at=expires_at,
+    )
+
+    def write() -> CreditHold:
+        uow.credit.add_hold(hold)
+        services.record(
+            uow,
+            actor=actor,
+            action="credit.hold",
+            entity_type="credit",
+            entity_id=customer.id,
+            changes={"hold": [None, hold.id], "amount": [None, str(amount)]},
+            event="credit.hold_placed",
+            payload={"customer_id": customer.id, "hold_id": hold.id, "amount": converter.unstructure(amount)},
+        )
+        return hold
+
+    return write, decision
+
+
 def place_hold_in(
     uow: UnitOfWork,
     services: Services,
@@ -263,59 +333,125 @@ def place_hold_in(
     override_id: str | None = None,
 ) -> tuple[CreditHold, CreditDecision]:
     """Lock the customer's credit, decide with ``amount`` as the new order, and hold it unless blocked."""
-    decision = credit_decision_in(uow, customer, amount, now=now, lock=True, override_id=override_id)
-    if decision.outcome is CreditOutcome.BLOCK:
-        raise _refusal(decision)
-    hold = CreditHold(
-        id=services.new_id(),
-        customer_id=customer.id,
-        amount=amount,
-        reference=reference,
-        created_at=now,
-        expires_at=expires_at,
-    )
-    uow.credit.add_hold(hold)
-    services.record(
+    write, decision = check_hold_in(
         uow,
+        services,
+        customer,
+        amount,
+        reference=reference,
+        expires_at=expires_at,
+        now=now,
         actor=actor,
-        action="credit.hold",
-        entity_type="credit",
-        entity_id=customer.id,
-        changes={"hold": [None, hold.id], "amount": [None, str(amount)]},
-        event="credit.hold_placed",
-        payload={"customer_id": customer.id, "hold_id": hold.id, "amount": converter.unstructure(amount)},
+        override_id=override_id,
     )
-    return hold, decision
+    return write(), decision
 
 
-def _open_hold(uow: UnitOfWork, hold_id: str, now: dt.datetime) -> CreditHold:
+def _open_hold(uow: UnitOfWork, hold_id: str, now: dt.datetime, customer_id: str | None = None) -> CreditHold:
     hold = uow.credit.get_hold(hold_id)
-    if hold is None:
+    if hold is None or (customer_id is not None and hold.customer_id != customer_id):
         raise NotFound(f"no credit hold {hold_id!r}", code="hold_not_found", field="hold")
     if hold.state is not HoldState.OPEN:
         raise NotAllowed(f"credit hold {hold_id} is already {hold.state}", code=f"hold_{hold.state}", field="hold")
     return hold
 
 
+def check_release_in(
+    uow: UnitOfWork,
+    services: Services,
+    hold_id: str,
+    *,
+    now: dt.datetime,
+    actor: Actor,
+    reason: str = "",
+    customer_id: str | None = None,
+) -> Callable[[], CreditHold]:
+    """Check that the hold is open (of ``customer_id`` when given); returns the writer that releases
+    it (an expired one is closed as expired)."""
+    hold = _open_hold(uow, hold_id, now, customer_id)
+
+    def write() -> CreditHold:
+        state = HoldState.EXPIRED if hold.expires_at <= now else HoldState.RELEASED
+        closed = attrs.evolve(hold, state=state, closed_at=now)
+        uow.credit.close_hold(closed)
+        services.record(
+            uow,
+            actor=actor,
+            action="credit.release",
+            entity_type="credit",
+            entity_id=hold.customer_id,
+            changes={"hold": [hold.id, state.value], "reason": [None, reason]},
+            event="credit.hold_released",
+            payload={"customer_id": hold.customer_id, "hold_id": hold.id, "state": state.value},
+        )
+        return closed
+
+    return write
+
+
 def release_hold_in(
     uow: UnitOfWork, services: Services, hold_id: str, *, now: dt.datetime, actor: Actor, reason: str = ""
 ) -> CreditHold:
     """Release an open hold (an expired one is closed as expired)."""
-    hold = _open_hold(uow, hold_id, now)
-    state = HoldState.EXPIRED if hold.expires_at <= now else HoldState.RELEASED
-    closed = attrs.evolve(hold, state=state, closed_at=now)
-    uow.credit.close_hold(closed)
-    services.record(
-        uow,
-        actor=actor,
-        action="credit.release",
-        entity_type="credit",
-        entity_id=hold.customer_id,
-        changes={"hold": [hold.id, state.value], "reason": [None, reason]},
-        event="credit.hold_released",
-        payload={"customer_id": hold.customer_id, "hold_id": hold.id, "state": state.value},
-    )
-    return closed
+    return check_release_in(uow, services, hold_id, now=now, actor=actor, reason=reason)()
+
+
+def check_settle_in(
+    uow: UnitOfWork,
+    services: Services,
+    hold_id: str,
+    *,
+    amount: Money | None,
+    invoice: str | None,
+    issued: dt.date | None,
+    now: dt.datetime,
+    actor: Actor,
+    customer_id: str | None = None,
+) -> Callable[[], tuple[CreditHold, PostedDocument | None]]:
+    """Check a settlement of an open hold (of ``customer_id`` when given) and its invoice; returns the
+    writer. An expired hold is closed as expired (housekeeping) and the settlement refused."""
+    hold = _open_hold(uow, hold_id, now, customer_id)
+    if hold.expires_at <= now:
+        uow.credit.close_hold(attrs.evolve(hold, state=HoldState.EXPIRED, closed_at=now))
+        raise NotAllowed(f"credit hold {hold_id} has expired", code="hold_expired", field="hold")
+    take = hold.amount if amount is None else amount
+    if take.currency != hold.amount.currency or take.is_negative() or take > hold.amount:
+        raise ValidationError(
+            f"a settlement takes 0 to {hold.amount}", code="settle_exceeds_hold", field="amount", value=str(take)
+        )
+    post: Callable[[], PostedDocument] | None = None
+    if not take.is_zero():
+        customer = load_customer(uow, hold.customer_id)
+        post = _check_invoice_in(
+            uow,
+            services,
+            customer,
+            invoice or hold.reference,
+            take,
+            issued=issued or _today(now),
+            terms=None,
+            due=None,
+            now=now,
+            actor=actor,
+        )
+
+    def write() -> tuple[CreditHold, PostedDocument | None]:
+        closed = attrs.evolve(hold, state=HoldState.SETTLED, settled=take, closed_at=now)
+        uow.credit.close_hold(closed)
+        posted = post() if post is not None else None
+        services.record(
+            uow,
+            actor=actor,
+            action="credit.settle",
+            entity_type="credit",
+            entity_id=hold.customer_id,
+            changes={"hold": [hold.id, "settled"], "settled": [None, str(take)]},
+            event="credit.hold_settled",
+            payload={"customer_id": hold.customer_id, "hold_id": hold.id, "amount": converter.unstructure(take)},
+        )
+        return closed, posted
+
+    return write
 
 
 def settle_hold_in(
@@ -331,43 +467,9 @@ def settle_hold_in(
 ) -> tuple[CreditHold, PostedDocument | None]:
     """Settle an open hold: take ``amount`` (at most the hold; default all) and post it as an invoice
     numbered ``invoice`` (default the hold's reference). The rest is released. Never re-checks limits."""
-    hold = _open_hold(uow, hold_id, now)
-    if hold.expires_at <= now:
-        uow.credit.close_hold(attrs.evolve(hold, state=HoldState.EXPIRED, closed_at=now))
-        raise NotAllowed(f"credit hold {hold_id} has expired", code="hold_expired", field="hold")
-    take = hold.amount if amount is None else amount
-    if take.currency != hold.amount.currency or take.is_negative() or take > hold.amount:
-        raise ValidationError(
-            f"a settlement takes 0 to {hold.amount}", code="settle_exceeds_hold", field="amount", value=str(take)
-        )
-    closed = attrs.evolve(hold, state=HoldState.SETTLED, settled=take, closed_at=now)
-    uow.credit.close_hold(closed)
-    posted = None
-    if not take.is_zero():
-        customer = load_customer(uow, hold.customer_id)
-        posted = _post_invoice_in(
-            uow,
-            services,
-            customer,
-            invoice or hold.reference,
-            take,
-            issued=issued or _today(now),
-            terms=None,
-            due=None,
-            now=now,
-            actor=actor,
-        )
-    services.record(
-        uow,
-        actor=actor,
-        action="credit.settle",
-        entity_type="credit",
-        entity_id=hold.customer_id,
-        changes={"hold": [hold.id, "settled"], "settled": [None, str(take)]},
-        event="credit.hold_settled",
-        payload={"customer_id": hold.customer_id, "hold_id": hold.id, "amount": converter.unstructure(take)},
-    )
-    return closed, posted
+    return check_settle_in(
+        uow, services, hold_id, amount=amount, invoice=invoice, issued=issued, now=now, actor=actor
+    )()
 
 
 def _terms_for(uow: UnitOfWork, customer: Customer, currency: str, code: str | None) -> PaymentTerms | None:
@@ -416,7 +518,7 @@ def _store(uow: UnitOfWork, posted: PostedDocument, fp: str, now: dt.datetime) -
     )
 
 
-def _post_invoice_in(
+def _check_invoice_in(
     uow: UnitOfWork,
     services: Services,
     customer: Customer,
@@ -428,7 +530,9 @@ def _post_invoice_in(
     due: dt.date | None,
     now: dt.datetime,
     actor: Actor,
-) -> PostedDocument:
+) -> Callable[[], PostedDocument]:
+    """Check an invoice (number, terms, due date); returns the writer that posts it (or replays the
+    same invoice posted before: its writer writes nothing)."""
     number = _number(number)
     _positive(amount)
     fp = fingerprint(
@@ -437,7 +541,7 @@ def _post_invoice_in(
     )
     replayed = _replay(uow, DocumentKind.INVOICE, number, fp)
     if replayed is not None:
-        return replayed
+        return lambda: replayed
     rule = _terms_for(uow, customer, amount.currency, terms)
     if due is not None:
         if rule is not None and len(rule.instalments) > 1:
@@ -465,28 +569,50 @@ def _post_invoice_in(
         for line, line_due, part in schedule
         if not part.is_zero()
     )
-    for item in items:
-        uow.credit.add_item(item)
-    posted = PostedDocument(
-        kind=DocumentKind.INVOICE, number=number, customer_id=customer.id, amount=amount, date=issued, items=items
-    )
-    _store(uow, posted, fp, now)
-    services.record(
-        uow,
-        actor=actor,
-        action="credit.post_invoice",
-        entity_type="credit",
-        entity_id=customer.id,
-        changes={"invoice": [None, number], "amount": [None, str(amount)]},
-        event="credit.invoice_posted",
-        payload={
-            "customer_id": customer.id,
-            "number": number,
-            "amount": converter.unstructure(amount),
-            "due": [i.due.isoformat() for i in items],
-        },
-    )
-    return posted
+
+    def write() -> PostedDocument:
+        for item in items:
+            uow.credit.add_item(item)
+        posted = PostedDocument(
+            kind=DocumentKind.INVOICE, number=number, customer_id=customer.id, amount=amount, date=issued, items=items
+        )
+        _store(uow, posted, fp, now)
+        services.record(
+            uow,
+            actor=actor,
+            action="credit.post_invoice",
+            entity_type="credit",
+            entity_id=customer.id,
+            changes={"invoice": [None, number], "amount": [None, str(amount)]},
+            event="credit.invoice_posted",
+            payload={
+                "customer_id": customer.id,
+                "number": number,
+                "amount": converter.unstructure(amount),
+                "due": [i.due.isoformat() for i in items],
+            },
+        )
+        return posted
+
+    return write
+
+
+def _post_invoice_in(
+    uow: UnitOfWork,
+    services: Services,
+    customer: Customer,
+    number: str,
+    amount: Money,
+    *,
+    issued: dt.date,
+    terms: str | None,
+    due: dt.date | None,
+    now: dt.datetime,
+    actor: Actor,
+) -> PostedDocument:
+    return _check_invoice_in(
+        uow, services, customer, number, amount, issued=issued, terms=terms, due=due, now=now, actor=actor
+    )()
 
 
 def _number(number: object) -> str:
@@ -904,28 +1030,16 @@ class CreditService:
     # -- holds -----------------------------------------------------------------------------------
 
     def _keyed(self, command: str, key: str, args: Mapping[str, Any], result_type: Any, run: Any) -> Any:
-        """Claim ``key`` (the accounts idempotency store), run, store the first outcome (DESIGN.md section 5)."""
-        key = check_key(key)
-        fp = fingerprint(command, args)
-        with self._s.uow() as uow:
-            now = self._s.clock.now()
-            found = uow.idempotency.claim(IdempotencyRecord(key=key, command=command, fingerprint=fp, created_at=now))
-            if found is not None:
-                outcome = replay(found, command, fp)
-                assert outcome is not None
-                return converter.structure(outcome.unwrap(), result_type)
-            try:
-                result = run(uow, now)
-            except BigLedgerError as error:
-                if not is_stored_refusal(error):
-                    raise
-                # Refusals come before any write (an expired hold closed on the way is kept on purpose).
-                uow.idempotency.finish(key, Outcome.refusal(error))
-                uow.commit()
-                raise
-            uow.idempotency.finish(key, Outcome.success(converter.unstructure(result, result_type)))
-            uow.commit()
-            return result
+        """Claim ``key`` (the accounts idempotency store), run, store the first outcome (DESIGN.md section 5).
+
+        A refusal raised by ``run`` is stored (an expired hold closed on the way is kept on purpose).
+        """
+
+        def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], Any]:
+            result = run(uow, now)
+            return lambda: result
+
+        return run_keyed(self._s, command, key=key, args=args, result_type=result_type, check=check)
 
     def hold(
         self,

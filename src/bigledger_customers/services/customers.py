@@ -30,6 +30,7 @@ from bigledger_customers.services._base import Services, load_customer
 from bigledger_customers.services.access import mask_changes, out_of_scope
 from bigledger_customers.services.accounts import ensure_account_on_create
 from bigledger_customers.services.duplicates import DuplicateService, screen_new_customer
+from bigledger_customers.services.hierarchy import lock_hierarchy
 
 __all__ = ["CustomerService"]
 
@@ -559,6 +560,7 @@ class CustomerService:
     def _check_parent(self, uow: UnitOfWork, customer: Customer) -> str:
         """Resolve the parent and refuse cycles and hierarchies deeper than the configured limit."""
         assert customer.parent_id is not None
+        lock_hierarchy(uow)  # two concurrent moves must not each miss the other's new edge
         parent = load_customer(uow, customer.parent_id, follow_merge=False)
         if parent.status in (CustomerStatus.VOIDED, CustomerStatus.MERGED):
             raise ValidationError(

@@ -7,14 +7,29 @@ for credit: the customer ids whose exposure a group limit sums.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from bigledger_customers.domain.customer import Customer
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer
 
-__all__ = ["HierarchyService", "descendant_ids", "group_ids"]
+__all__ = ["HIERARCHY_LOCK", "HierarchyService", "descendant_ids", "group_ids", "lock_hierarchy"]
+
+
+#: The sequence whose row every hierarchy change takes first (see :func:`lock_hierarchy`).
+HIERARCHY_LOCK: Final = "customer.hierarchy"
+
+
+def lock_hierarchy(uow: UnitOfWork) -> None:
+    """Serialise hierarchy changes until the unit of work ends.
+
+    Moving A under B and B under A at the same moment would each pass the cycle check on the
+    other's old parent. Taking the next number of a dedicated sequence is an atomic upsert that
+    row-locks on PostgreSQL and MariaDB (READ COMMITTED, so the checks after it see the other move);
+    SQLite and memory units of work are serial already.
+    """
+    uow.reference.next_number(HIERARCHY_LOCK)
 
 
 def descendant_ids(uow: UnitOfWork, customer_id: str, *, include_self: bool = False) -> list[str]:

@@ -40,6 +40,7 @@ __all__ = [
     "AccountContract",
     "AccountCrashContract",
     "AccountStateMachineContract",
+    "crash_every_step",
 ]
 
 ADMIN = Actor(id="admin", roles=frozenset({"sales_admin"}))
@@ -483,6 +484,14 @@ _WRITES = frozenset(
         "lock",
         "create_missing",
         "remove",
+        # credit (the credit repository's writes, and its row lock)
+        "lock_profile",
+        "save_profile",
+        "add_hold",
+        "close_hold",
+        "add_item",
+        "set_open",
+        "add_document",
     }
 )
 
@@ -538,6 +547,28 @@ class _FaultyUow:
         return _FaultyRepo(getattr(self._inner, name), self._counter)
 
 
+def crash_every_step(snapshot: Callable[[], Any], base: Services, command: Callable[[Services], object]) -> int:
+    """Run ``command`` on services whose units of work fail after the 1st, 2nd, ... write step until
+    it finishes; after every injected fault ``snapshot()`` must equal its value before the command.
+    Returns how many faults were injected (the command's write steps before its commit)."""
+    steps = 0
+    for crash_at in range(1, 200):
+        counter = _Counter(crash_at=crash_at)
+
+        def faulty(*, write: bool = True, _c: _Counter = counter, _b: Services = base) -> Any:
+            return _FaultyUow(_b.uow(write=write), _c)
+
+        before = snapshot()
+        try:
+            command(attrs.evolve(base, uow=faulty))
+        except _Crash:
+            assert snapshot() == before, f"half-written after write {crash_at}"
+            steps += 1
+            continue
+        return steps
+    raise AssertionError("the command never finished")
+
+
 class AccountCrashContract:
     """A fault after any write step of a money command leaves the store as it was before the command."""
 
@@ -552,24 +583,9 @@ class AccountCrashContract:
         )
 
     def _crash_every_step(self, book: Book, code: str, command: Callable[[AccountService], object]) -> int:
-        steps = 0
-        for crash_at in range(1, 100):
-            counter = _Counter(crash_at=crash_at)
-            base = book.services
-
-            def faulty(*, write: bool = True, _c: _Counter = counter, _b: Services = base) -> Any:
-                return _FaultyUow(_b.uow(write=write), _c)
-
-            service = AccountService(attrs.evolve(base, uow=faulty))
-            before = self._snapshot(book, code)
-            try:
-                command(service)
-            except _Crash:
-                assert self._snapshot(book, code) == before, f"half-written after write {crash_at}"
-                steps += 1
-                continue
-            return steps
-        raise AssertionError("the command never finished")
+        return crash_every_step(
+            lambda: self._snapshot(book, code), book.services, lambda services: command(AccountService(services))
+        )
 
     def test_top_up_is_all_or_nothing(self, book: Book) -> None:
         code = _customer(book)

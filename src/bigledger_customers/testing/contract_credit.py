@@ -10,6 +10,7 @@ import datetime as dt
 import threading
 from typing import Any
 
+import attrs
 import pytest
 
 from bigledger_customers._book import Book
@@ -17,10 +18,16 @@ from bigledger_customers.domain.aging import DunningLevel
 from bigledger_customers.domain.checkout import Order, ReservationState
 from bigledger_customers.domain.credit import CreditOutcome, HoldState, ItemKind
 from bigledger_customers.domain.customer import Customer
+from bigledger_customers.domain.idempotency import IdempotencyRecord
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.domain.terms import PaymentTerms
-from bigledger_customers.errors import Conflict, InsufficientFunds, NotAllowed, ValidationError
+from bigledger_customers.errors import Conflict, InsufficientFunds, NotAllowed, NotFound, ValidationError
 from bigledger_customers.money import Money
+from bigledger_customers.services._base import Services
+from bigledger_customers.services.accounts import AccountService
+from bigledger_customers.services.checkout import CheckoutService
+from bigledger_customers.services.credit import CreditService
+from bigledger_customers.testing.contract_accounts import crash_every_step
 
 __all__ = ["CheckoutContract", "CreditConcurrencyContract", "CreditContract"]
 
@@ -492,15 +499,120 @@ class CheckoutContract:
         assert book.accounts.balance(customer.code, "MYR").available == myr("300")
         assert book.credit.exposure(customer.code, "MYR").held == myr("0")
 
-    def test_a_refused_credit_hold_releases_the_prepayment_hold(self, book: Book) -> None:
-        customer = _checkout_customer(book, method="credit", prepayment="300", limit="1000")
-        quote = book.checkout.quote(Order(customer=customer.code, number="SO-1", amount=myr("1300")))
+    def test_a_refused_credit_part_holds_nothing_at_all(self, book: Book) -> None:
+        customer = _checkout_customer(book, method="credit", prepayment="300", rebate="100", limit="1000")
+        quote = book.checkout.quote(Order(customer=customer.code, number="SO-1", amount=myr("1400")))
         book.credit.post_invoice(customer.code, "INV-1", myr("500"), issued=DAY, actor=ADMIN)  # credit moved since
-        with pytest.raises(InsufficientFunds):
+        before = _state(book, customer.code)
+        with pytest.raises(InsufficientFunds) as error:
             book.checkout.reserve(quote, key="res-1", actor=ADMIN)
+        assert error.value.code == "credit_limit_exceeded"
+        assert _state(book, customer.code) == before  # no accounts hold was ever written, no event
+        assert [e.kind for e in book.accounts.ledger(customer.code)] == [e.kind for e in before[1]]
+        book.credit.post_payment(customer.code, "PAY-1", myr("500"), received=DAY, actor=ADMIN)
+        with pytest.raises(InsufficientFunds):  # the first outcome replays, though credit is back now
+            book.checkout.reserve(quote, key="res-1", actor=ADMIN)
+        assert book.accounts.balance(customer.code, "MYR").locked == myr("0")
+        assert book.checkout.reserve(quote, key="res-2", actor=ADMIN).credit_hold_id is not None
+
+    def test_reserve_is_all_or_nothing(self, book: Book) -> None:
+        customer = _checkout_customer(book, method="credit", prepayment="300", rebate="100")
+        book.accounts.submit_payment(  # an overdue hold: reserve releases it first (a write to roll back)
+            customer.code, prepayment=myr("50"), expires_in=dt.timedelta(minutes=1), key="old", actor=ADMIN
+        )
+        book.services.clock.advance(minutes=2)  # type: ignore[attr-defined]
+        quote = book.checkout.quote(Order(customer=customer.code, number="SO-1", amount=myr("1000")))
+        steps = crash_every_step(
+            lambda: _state(book, customer.code, "res-1"),
+            book.services,
+            lambda s: _checkout(s).reserve(quote, key="res-1", actor=ADMIN),
+        )
+        assert steps >= 8
+        reservation = book.checkout.reserve(quote, key="res-1", actor=ADMIN)  # replays the finished one
+        assert reservation.account_hold_id is not None
+        assert reservation.credit_hold_id is not None
+        balance = book.accounts.balance(customer.code, "MYR")
+        assert (balance.available, balance.locked, balance.rebate_locked) == (myr("50"), myr("250"), myr("100"))
+        assert book.credit.exposure(customer.code, "MYR").held == myr("650")
+        assert book.accounts.reconcile().ok
+
+    def test_confirm_and_reject_are_all_or_nothing(self, book: Book) -> None:
+        customer = _checkout_customer(book, method="credit", prepayment="300", rebate="100")
+        first = book.checkout.reserve(
+            book.checkout.quote(Order(customer=customer.code, number="SO-1", amount=myr("1000"))),
+            key="res-1",
+            actor=ADMIN,
+        )
+        steps = crash_every_step(
+            lambda: _state(book, customer.code, "conf-1"),
+            book.services,
+            lambda s: _checkout(s).confirm(first, key="conf-1", actor=ADMIN),
+        )
+        assert steps >= 8
+        assert [(i.document, i.open) for i in book.credit.open_items(customer.code)] == [("SO-1", myr("600"))]
+        assert [e.amount for e in book.accounts.expenses(customer.code)] == [myr("300")]
+        book.accounts.top_up(customer.code, myr("100"), key="top-2", actor=ADMIN)
+        second = book.checkout.reserve(
+            book.checkout.quote(Order(customer=customer.code, number="SO-2", amount=myr("500"))),
+            key="res-2",
+            actor=ADMIN,
+        )
+        steps = crash_every_step(
+            lambda: _state(book, customer.code, "rej-2"),
+            book.services,
+            lambda s: _checkout(s).reject(second, key="rej-2", actor=ADMIN),
+        )
+        assert steps >= 4
+        assert book.accounts.balance(customer.code, "MYR").available == myr("100")
+        assert book.credit.exposure(customer.code, "MYR").held == myr("0")
+        assert book.accounts.reconcile().ok
+
+    def test_confirm_replays_and_a_reused_key_conflicts(self, book: Book) -> None:
+        customer = _checkout_customer(book, method="credit", prepayment="300")
+        quote = book.checkout.quote(Order(customer=customer.code, number="SO-1", amount=myr("1000")))
+        reservation = book.checkout.reserve(quote, key="res-1", actor=ADMIN)
+        other = book.checkout.reserve(
+            book.checkout.quote(Order(customer=customer.code, number="SO-2", amount=myr("10"))),
+            key="res-2",
+            actor=ADMIN,
+        )
+        book.checkout.confirm(reservation, key="conf-1", actor=ADMIN)
+        with pytest.raises(Conflict) as error:
+            book.checkout.confirm(other, key="conf-1", actor=ADMIN)
+        assert error.value.code == "idempotency_key_reused"
+        with pytest.raises(Conflict):
+            book.checkout.reject(reservation, key="conf-1", actor=ADMIN)
+        with pytest.raises(NotAllowed):  # confirmed already: a new key is refused, and that refusal replays
+            book.checkout.reject(reservation, key="rej-1", actor=ADMIN)
+        with pytest.raises(NotAllowed):
+            book.checkout.reject(reservation, key="rej-1", actor=ADMIN)
+
+    def test_a_reservation_cannot_reach_another_customers_holds(self, book: Book) -> None:
+        one = _checkout_customer(book, method="credit", prepayment="300")
+        two = _checkout_customer(book, method="credit", prepayment="300")
+        mine = book.checkout.reserve(
+            book.checkout.quote(Order(customer=one.code, number="SO-1", amount=myr("1000"))), key="r1", actor=ADMIN
+        )
+        theirs = book.checkout.reserve(
+            book.checkout.quote(Order(customer=two.code, number="SO-2", amount=myr("1000"))), key="r2", actor=ADMIN
+        )
+        forged = attrs.evolve(mine, account_hold_id=theirs.account_hold_id)
+        with pytest.raises(NotFound):
+            book.checkout.confirm(forged, key="c1", actor=ADMIN)
+        assert book.accounts.balance(two.code, "MYR").locked == myr("300")
+        assert book.credit.exposure(one.code, "MYR").held == myr("700")
+
+    def test_an_expired_reservation_cannot_be_confirmed(self, book: Book) -> None:
+        customer = _checkout_customer(book, method="credit", prepayment="300")
+        quote = book.checkout.quote(Order(customer=customer.code, number="SO-1", amount=myr("1000")))
+        reservation = book.checkout.reserve(quote, key="res-1", expires_in=dt.timedelta(minutes=5), actor=ADMIN)
+        book.services.clock.advance(minutes=5)  # type: ignore[attr-defined]
+        with pytest.raises(NotAllowed) as error:
+            book.checkout.confirm(reservation, key="conf-1", actor=ADMIN)
+        assert error.value.code == "hold_expired"
         assert book.accounts.balance(customer.code, "MYR").available == myr("300")
-        with pytest.raises(InsufficientFunds):  # the first outcome replays
-            book.checkout.reserve(quote, key="res-1", actor=ADMIN)
+        assert book.credit.exposure(customer.code, "MYR").held == myr("0")
+        assert book.credit.open_items(customer.code) == []
 
     def test_prepaid_customer_needs_cover_and_voided_customers_cannot_check_out(self, book: Book) -> None:
         customer = _checkout_customer(book, method="prepaid", prepayment="300", rebate="100")
@@ -522,3 +634,32 @@ class CheckoutContract:
         quote = book.checkout.quote(Order(customer=customer.code, number="SO-1", amount=myr("100")))
         assert (quote.plan.prepayment, quote.plan.cash, quote.plan.credit) == (myr("30"), myr("70"), myr("0"))
         assert quote.credit is None
+
+
+def _checkout(services: Services) -> CheckoutService:
+    return CheckoutService(services, AccountService(services), CreditService(services))
+
+
+def _key_state(book: Book, key: str) -> Any:
+    """The stored idempotency record of ``key`` (command, fingerprint, outcome), or None: probed by
+    claiming it in a unit of work that is never committed."""
+    with book.unit_of_work() as uow:
+        found = uow.idempotency.claim(
+            IdempotencyRecord(key=key, command="probe", fingerprint="", created_at=book.services.clock.now())
+        )
+    return None if found is None else (found.command, found.fingerprint, found.outcome)
+
+
+def _state(book: Book, code: str, *keys: str) -> Any:
+    """Everything a checkout step may write for one customer: balances, ledger, grants, expense
+    records, receivables, credit exposure, the outbox and the idempotency keys named."""
+    return (
+        book.accounts.balance(code, "MYR"),
+        book.accounts.ledger(code),
+        book.accounts.grants(code),
+        book.accounts.expenses(code),
+        book.credit.items(code),
+        book.credit.exposure(code, "MYR"),
+        [e.id for e in book.events.read(limit=10_000)],
+        [_key_state(book, key) for key in keys],
+    )
