@@ -30,8 +30,8 @@ import psycopg
 from bigledger_customers import Actor, Book, Money, connect
 from bigledger_customers.domain.checkout import Order
 
-ADMIN = Actor(id="bench", roles={"admin", "finance"})
-CHECKER = Actor(id="bench-checker", roles={"admin", "finance"})
+ADMIN = Actor(id="bench", roles={"admin", "finance_approver"})
+CHECKER = Actor(id="bench-checker", roles={"admin", "finance_approver"})
 PG = os.environ.get("BLC_PG_ADMIN", "host=127.0.0.1 user=postgres dbname=postgres")
 RAW = Path(__file__).resolve().parents[2] / "shared" / "bench" / "pg_checkout_raw.sh"
 

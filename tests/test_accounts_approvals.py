@@ -25,12 +25,12 @@ from bigledger_customers.errors import Conflict, InsufficientFunds, NotAllowed, 
 from bigledger_customers.money import Money
 
 AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-CLERK = Actor(id="clerk", roles={"finance", "sales"})
-BOSS = Actor(id="boss", roles={"finance"})
-CFO = Actor(id="cfo", roles={"finance", "cfo"})
+CLERK = Actor(id="clerk", roles={"finance_approver", "sales"})
+BOSS = Actor(id="boss", roles={"finance_approver"})
+CFO = Actor(id="cfo", roles={"finance_approver", "cfo"})
 
 
-def request(steps: tuple[ApprovalStep, ...] = (ApprovalStep("finance"),)) -> ApprovalRequest:
+def request(steps: tuple[ApprovalStep, ...] = (ApprovalStep("finance_approver"),)) -> ApprovalRequest:
     return ApprovalRequest.open(
         id="r1",
         command="rebate.grant.manual",
@@ -47,7 +47,7 @@ def request(steps: tuple[ApprovalStep, ...] = (ApprovalStep("finance"),)) -> App
     "command", ["prepayment.income", "prepayment.expense.manual", "rebate.grant.manual", "rebate.grant.refund"]
 )
 def test_default_policy_asks_finance_to_approve(command: str) -> None:
-    assert DEFAULT_POLICY.steps_for(command, {}) == (ApprovalStep("finance"),)
+    assert DEFAULT_POLICY.steps_for(command, {}) == (ApprovalStep("finance_approver"),)
 
 
 @pytest.mark.parametrize("command", ["prepayment.top_up", "prepayment.expense.automatic", "rebate.grant.order_rule"])
@@ -67,7 +67,7 @@ def test_a_host_can_turn_a_default_off_and_add_conditional_chains() -> None:
         ApprovalRule(
             command="customer.credit_limit",
             conditions=[Condition("increase", Comparison.GT, Money(10000, "MYR"))],
-            steps=[ApprovalStep("finance"), ApprovalStep("cfo")],
+            steps=[ApprovalStep("finance_approver"), ApprovalStep("cfo")],
         ),
     )
     assert not policy.needs_approval("prepayment.income", {})
@@ -95,11 +95,11 @@ def test_an_approver_needs_the_step_role() -> None:
 
 
 def test_chain_steps_are_signed_in_order_by_different_people() -> None:
-    req = request((ApprovalStep("finance"), ApprovalStep("cfo")))
+    req = request((ApprovalStep("finance_approver"), ApprovalStep("cfo")))
     first = approve(req, BOSS, at=AT)
     assert (first.status, first.current_step) == (ApprovalStatus.PENDING, 1)
     with pytest.raises(PermissionDenied):
-        approve(first, Actor(id="other", roles={"finance"}), at=AT)
+        approve(first, Actor(id="other", roles={"finance_approver"}), at=AT)
     signed_by_cfo = approve(req, CFO, at=AT)
     with pytest.raises(NotAllowed) as caught:
         approve(signed_by_cfo, CFO, at=AT)

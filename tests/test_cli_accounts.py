@@ -132,7 +132,7 @@ def test_income_waits_for_another_persons_approval(db: Path) -> None:
     assert balance(db)["actual"] == "0.00"
 
     assert_one_error_line(cli(db, "account", "approve", income["approval_id"]), "self_approval")
-    ok(db, "account", "approve", income["approval_id"], actor="checker", roles="finance")
+    ok(db, "account", "approve", income["approval_id"], actor="checker", roles="finance_approver")
 
     assert balance(db)["actual"] == "500.00"
 
@@ -142,7 +142,7 @@ def test_a_manual_grant_counts_once_approved(db: Path) -> None:
     grant = json.loads(ok(db, "account", "grant", "CUS-1", "300", "CNY", *period, "--key", "g-1", "--json").stdout)
     assert grant["valid_until"].startswith("2100-01-01T00:00:00")  # a date counts in full
 
-    ok(db, "account", "approve", grant["approval_id"], actor="checker", roles="finance")
+    ok(db, "account", "approve", grant["approval_id"], actor="checker", roles="finance_approver")
 
     assert balance(db)["rebate_available"] == "300.00"
 

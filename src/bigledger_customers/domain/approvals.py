@@ -11,7 +11,7 @@ one person signs at most one step.
 >>> steps = DEFAULT_POLICY.steps_for("prepayment.income", {})
 >>> req = ApprovalRequest.open(id="r1", command="prepayment.income", subject_type="income", subject_id="i1",
 ...                            payload={}, steps=steps, requested_by="clerk", at=at)
->>> approve(req, Actor(id="boss", roles={"finance"}), at=at).status
+>>> approve(req, Actor(id="boss", roles={"finance_approver"}), at=at).status
 <ApprovalStatus.APPROVED: 'approved'>
 """
 
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: The role of the default approval step.
-FINANCE: Final = "finance"
+FINANCE: Final = "finance_approver"  # the access policy's role (domain/access.Role.FINANCE_APPROVER)
 
 #: Commands that never go through approval (automatic deductions, DESIGN.md section 3).
 NEVER_APPROVED: Final = frozenset({"prepayment.expense.automatic", "rebate.spend", "payment.submit", "payment.confirm"})
@@ -169,7 +169,7 @@ class ApprovalPolicy:
     """The rules in force. The first rule matching a command and its facts decides.
 
     >>> DEFAULT_POLICY.steps_for("rebate.grant.manual", {})
-    (ApprovalStep(role='finance', name=''),)
+    (ApprovalStep(role='finance_approver', name=''),)
     >>> DEFAULT_POLICY.steps_for("prepayment.top_up", {})
     ()
     """

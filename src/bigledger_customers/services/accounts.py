@@ -54,6 +54,7 @@ from bigledger_customers.domain.accounts import (
 )
 from bigledger_customers.domain.approvals import (
     DEFAULT_POLICY,
+    FINANCE,
     ApprovalPolicy,
     ApprovalRequest,
     ApprovalRule,
@@ -1307,7 +1308,7 @@ class AccountService:
                 )
                 if grant is None:
                     continue
-                steps = (ApprovalStep("finance"),) if rule.needs_approval else ()
+                steps = (ApprovalStep(FINANCE),) if rule.needs_approval else ()
                 grant = self._add_grant(uow, grant, "rebate.grant.order_rule", steps, actor, now)
                 created.append(grant)
                 uow.events.append(

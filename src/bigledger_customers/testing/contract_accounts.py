@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 ADMIN = Actor(id="admin", roles=frozenset({"sales_admin"}))
-CLERK = Actor(id="clerk", roles=frozenset({"finance"}))
-FINANCE = Actor(id="finance-lead", roles=frozenset({"finance"}))
+CLERK = Actor(id="clerk", roles=frozenset({"finance_approver"}))
+FINANCE = Actor(id="finance-lead", roles=frozenset({"finance_approver"}))
 
 
 def cny(amount: str | int) -> Money:

@@ -32,7 +32,7 @@ from bigledger_customers.testing.contract_accounts import crash_every_step
 __all__ = ["CheckoutContract", "CreditConcurrencyContract", "CreditContract"]
 
 ADMIN = Actor(id="admin", roles=frozenset({"admin"}))
-CHECKER = Actor(id="checker", roles=frozenset({"admin", "finance"}))
+CHECKER = Actor(id="checker", roles=frozenset({"admin", "finance_approver"}))
 DAY = dt.date(2026, 1, 1)
 
 
@@ -250,7 +250,7 @@ class CreditContract:
 
     def test_a_block_is_overridden_only_by_an_approved_request(self, book: Book) -> None:
         customer = _credit_customer(book, limit="100")
-        maker = Actor(id="maker", roles=frozenset({"admin", "finance"}))
+        maker = Actor(id="maker", roles=frozenset({"admin", "finance_approver"}))
         request = book.credit.request_override(customer.code, myr("500"), reason="good customer", actor=maker)
         with pytest.raises(NotAllowed) as pending:
             book.credit.check(customer.code, myr("500"), override=request.id)
