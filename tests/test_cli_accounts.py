@@ -131,7 +131,13 @@ def test_income_waits_for_another_persons_approval(db: Path) -> None:
     assert income["status"] == "pending"
     assert balance(db)["actual"] == "0.00"
 
-    assert_one_error_line(cli(db, "account", "approve", income["approval_id"]), "self_approval")
+    # The maker may not approve: without the approve permission, and (holding it) not its own request.
+    assert_one_error_line(cli(db, "account", "approve", income["approval_id"]), "permission_denied")
+    maker_and_approver = "sales_admin,finance_approver"
+    assert_one_error_line(
+        cli(db, "account", "approve", income["approval_id"], roles=maker_and_approver), "self_approval"
+    )
+    assert balance(db)["actual"] == "0.00"
     ok(db, "account", "approve", income["approval_id"], actor="checker", roles="finance_approver")
 
     assert balance(db)["actual"] == "500.00"

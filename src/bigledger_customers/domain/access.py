@@ -72,6 +72,7 @@ class Permission(enum.StrEnum):
     ACCOUNTS_VIEW = "accounts.view"
     ACCOUNTS_ENABLE = "accounts.enable"
     ACCOUNTS_SETTLEMENT = "accounts.settlement"
+    ACCOUNTS_SETTLEMENT_APPROVE = "accounts.settlement.approve"
     ACCOUNTS_TOP_UP = "accounts.top_up"
     ACCOUNTS_INCOME_SUBMIT = "accounts.income.submit"
     ACCOUNTS_INCOME_APPROVE = "accounts.income.approve"
@@ -268,6 +269,7 @@ DEFAULT_ACCESS_POLICY: Final = AccessPolicy(
                 P.CUSTOMER_VIEW_SENSITIVE,
                 P.ACCOUNTS_INCOME_APPROVE,
                 P.ACCOUNTS_EXPENSE_APPROVE,
+                P.ACCOUNTS_SETTLEMENT_APPROVE,
                 P.REBATE_GRANT_APPROVE,
                 P.CREDIT_OVERRIDE,
             }

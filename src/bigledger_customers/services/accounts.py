@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from bigledger_customers.domain.access import Permission
 from bigledger_customers.domain.accounts import (
     Account,
     Balance,
@@ -343,7 +344,25 @@ class AccountService:
         hold_ttl_minutes: int | None = None,
         actor: Actor,
     ) -> None:
-        """Change the account settings the host controls; only the arguments given change."""
+        """Change the account settings the host controls; only the arguments given change.
+
+        Each kind of setting needs its permission: ``accounts.settlement`` for the default method,
+        ``rebate.rules.manage`` for usage and order rules, ``approval.rules.manage`` for the approval
+        policy, ``accounts.enable`` for fees and the hold expiry (and for a call changing nothing).
+        """
+        needed = [
+            permission
+            for permission, given in (
+                (Permission.ACCOUNTS_SETTLEMENT, default_settlement_method is not None),
+                (Permission.REBATE_RULES_MANAGE, usage_rules is not None or order_rules is not None),
+                (Permission.APPROVAL_RULES_MANAGE, approval_policy is not None),
+            )
+            if given
+        ]
+        if platform_fees is not None or hold_ttl_minutes is not None or not needed:
+            needed.insert(0, Permission.ACCOUNTS_ENABLE)
+        for permission in needed:
+            actor = self._s.authorize(actor, permission)
         changes: dict[str, Any] = {}
         if default_settlement_method is not None:
             changes[DEFAULT_METHOD] = structure_as(default_settlement_method, SettlementMethod, field="method").value
@@ -419,8 +438,9 @@ class AccountService:
         Runs in batches of ``batch_size`` customers, one transaction each; the position is saved
         with each batch, so after a crash a new run carries on. The feature counts as enabled, and
         the ``accounts.enabled`` event is emitted, in the transaction of the last batch.
-        ``on_progress(done, total)`` is called after each batch.
+        ``on_progress(done, total)`` is called after each batch. Needs ``accounts.enable``.
         """
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_ENABLE)
         created = 0
         while True:
             with self._s.uow() as uow:
@@ -735,7 +755,9 @@ class AccountService:
         """Online top-up: credited in full at once, the platform fee recorded beside it.
 
         Refused (ValidationError ``fee_exceeds_amount``) when the fee is at least the amount.
+        Needs ``accounts.top_up`` over the customer.
         """
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_TOP_UP, ref)
         args = {"customer": ref, "amount": amount, "platform": platform, "reference": reference}
 
         def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], TopUpRecord]:
@@ -771,8 +793,10 @@ class AccountService:
     ) -> IncomeRecord:
         """Offline income (cash, card, bank transfer, wire, Alipay, cheque): pending until approved.
 
-        Without an approval rule for ``prepayment.income`` it is approved at once.
+        Without an approval rule for ``prepayment.income`` it is approved at once. Needs
+        ``accounts.income.submit`` over the customer.
         """
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_INCOME_SUBMIT, ref)
         method_ = structure_as(method, IncomeMethod, field="method")
         args = {"customer": ref, "amount": amount, "method": method_, "reference": reference}
 
@@ -844,7 +868,9 @@ class AccountService:
         Rebate is reserved from grants in consumption order; with ``order_amount`` the usage rules
         cap the rebate. Refused with InsufficientFunds when available prepayment or rebate is short.
         The hold expires after ``expires_in`` (default: the configured hold TTL, 30 minutes).
+        Needs ``accounts.pay`` over the customer.
         """
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_PAY, ref)
         args = {
             "customer": ref,
             "prepayment": prepayment,
@@ -951,8 +977,10 @@ class AccountService:
     def submit_expense(self, ref: str, amount: Money, *, reason: str, key: str, actor: Actor) -> Hold:
         """A manual expense: locks the amount now; approval confirms it (rejection releases it).
 
-        Without an approval rule for ``prepayment.expense.manual`` it is confirmed at once.
+        Without an approval rule for ``prepayment.expense.manual`` it is confirmed at once. Needs
+        ``accounts.expense.submit`` over the customer.
         """
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_EXPENSE_SUBMIT, ref)
         args = {"customer": ref, "amount": amount, "reason": reason}
 
         def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], Hold]:
@@ -1010,8 +1038,9 @@ class AccountService:
         """Settle a hold: take all, or less (``amount`` split in proportion, or the parts); the rest is released.
 
         Never re-checks limits. A hold past its expiry is released instead and the confirmation is
-        refused (NotAllowed ``hold_expired``).
+        refused (NotAllowed ``hold_expired``). Needs ``accounts.pay`` over the hold's customer.
         """
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_PAY, self._hold_customer(hold_id))
         args = {"hold": hold_id, "amount": amount, "prepayment": prepayment, "rebate": rebate}
         return self._command(
             "accounts.confirm",
@@ -1047,7 +1076,11 @@ class AccountService:
         return lambda: self._settle(uow, hold, take_prepayment, take_rebate, actor, now)
 
     def reject(self, hold_id: str, *, reason: str = "", key: str, actor: Actor) -> Hold:
-        """Release everything a hold holds. A hold past its expiry is released as expired (and refused)."""
+        """Release everything a hold holds. A hold past its expiry is released as expired (and refused).
+
+        Needs ``accounts.pay`` over the hold's customer.
+        """
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_PAY, self._hold_customer(hold_id))
         args = {"hold": hold_id, "reason": reason}
         return self._command(
             "accounts.reject",
@@ -1072,6 +1105,12 @@ class AccountService:
         if hold.kind is HoldKind.MANUAL_EXPENSE:
             raise NotAllowed("a manual expense is rejected through its approval", code="needs_approval")
         return lambda: self._release(uow, hold, HoldStatus.REJECTED, actor, now, reason or "rejected")
+
+    def _hold_customer(self, hold_id: str) -> str | None:
+        """The id of the customer of hold ``hold_id`` (None when there is no such hold), for access checks."""
+        with self._s.uow(write=False) as uow:
+            hold = uow.holds.get(hold_id) if isinstance(hold_id, str) else None
+            return None if hold is None else hold.customer_id
 
     def _open_hold(self, uow: UnitOfWork, hold_id: str, now: dt.datetime, *, customer_id: str | None = None) -> Hold:
         hold = uow.holds.get(hold_id)
@@ -1136,7 +1175,10 @@ class AccountService:
         """The expiry job: release every overdue hold and expire every grant past its validity.
 
         Accounts are locked one by one in id order, the same lock every money command takes first.
+        Runs over every customer, so it needs ``accounts.enable`` (the default actor, the library's
+        ``system`` role, holds everything).
         """
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_ENABLE)
         holds = grants = 0
         with self._s.uow() as uow:
             now = as_of or self._s.clock.now()
@@ -1171,7 +1213,11 @@ class AccountService:
         key: str,
         actor: Actor,
     ) -> RebateGrant:
-        """A manual grant (needs a validity period; finance approval by default)."""
+        """A manual grant (needs a validity period; finance approval by default).
+
+        Needs ``rebate.grant.submit`` over the customer.
+        """
+        actor = self._s.authorize(actor, Permission.REBATE_GRANT_SUBMIT, ref)
         args = {"customer": ref, "amount": amount, "from": valid_from, "until": valid_until, "reason": reason}
 
         def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], RebateGrant]:
@@ -1206,7 +1252,11 @@ class AccountService:
         key: str,
         actor: Actor,
     ) -> RebateGrant:
-        """A refund paid out as rebate: a grant valid 10 years from the refund's creation, once approved."""
+        """A refund paid out as rebate: a grant valid 10 years from the refund's creation, once approved.
+
+        Needs ``rebate.grant.submit`` over the customer.
+        """
+        actor = self._s.authorize(actor, Permission.REBATE_GRANT_SUBMIT, ref)
         args = {"customer": ref, "amount": amount, "refund": refund_id, "created": refund_created_at}
 
         def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], RebateGrant]:
@@ -1283,7 +1333,11 @@ class AccountService:
     def _order_event(
         self, ref: str, trigger: RuleTrigger, order: str, amount: Money, rebate_used: Money | None, actor: Actor
     ) -> list[RebateGrant]:
-        """One grant per order and rule, exactly once: a repeated event finds the grant and creates nothing."""
+        """One grant per order and rule, exactly once: a repeated event finds the grant and creates nothing.
+
+        Needs ``rebate.grant.submit`` over the customer (the default actor, ``system``, holds it).
+        """
+        actor = self._s.authorize(actor, Permission.REBATE_GRANT_SUBMIT, ref)
         if not isinstance(order, str) or not order.strip():
             raise ValidationError("give the order number", code="required", field="order")
         require_positive(amount)
@@ -1334,7 +1388,10 @@ class AccountService:
         self, ref: str, method: str, *, payment_terms: str | None = None, actor: Actor
     ) -> SettlementChange:
         """Change how the customer pays; audited, and through approval when a rule for
-        ``account.settlement_method`` says so (then the change waits in the returned request)."""
+        ``account.settlement_method`` says so (then the change waits in the returned request).
+
+        Needs ``accounts.settlement`` over the customer."""
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_SETTLEMENT, ref)
         with self._s.uow() as uow:
             now = self._s.clock.now()
             customer = load_customer(uow, ref)
@@ -1414,14 +1471,26 @@ class AccountService:
         return request
 
     def approve(self, approval_id: str, *, note: str = "", actor: Actor) -> ApprovalRequest:
-        """Sign the current step; the last signature applies the proposed change in the same transaction."""
+        """Sign the current step; the last signature applies the proposed change in the same transaction.
+
+        Maker-checker: not the requester, and the actor holds the step's role and the approve
+        permission of the request's command (:data:`APPROVE_PERMISSIONS`) over its customer.
+        """
         return self._decide(approval_id, approved=True, note=note, actor=actor)
 
     def reject_approval(self, approval_id: str, *, note: str = "", actor: Actor) -> ApprovalRequest:
-        """Reject a request: the proposed change is discarded (a held expense is released)."""
+        """Reject a request: the proposed change is discarded (a held expense is released).
+
+        Needs the same role and permission as :meth:`approve`.
+        """
         return self._decide(approval_id, approved=False, note=note, actor=actor)
 
     def _decide(self, approval_id: str, *, approved: bool, note: str, actor: Actor) -> ApprovalRequest:
+        # Maker-checker stays with the steps (another actor, holding the step's role); on top of that
+        # the decider needs the approve permission of the request's command over its customer.
+        with self._s.uow(write=False) as uow:
+            pending = self._load_approval(uow, approval_id)
+        actor = self._s.authorize(actor, _approve_permission(pending.command), pending.customer_id)
         with self._s.uow() as uow:
             now = self._s.clock.now()
             request = self._load_approval(uow, approval_id)
@@ -1484,6 +1553,25 @@ class AccountService:
             grant = uow.grants.get(request.subject_id)
             assert grant is not None
             uow.grants.set_status(grant, GrantStatus.REJECTED)
+
+
+#: The permission that approves (or rejects) a request, by the request's command.
+APPROVE_PERMISSIONS: Mapping[str, Permission] = {
+    "prepayment.income": Permission.ACCOUNTS_INCOME_APPROVE,
+    "prepayment.expense.manual": Permission.ACCOUNTS_EXPENSE_APPROVE,
+    "rebate.grant.manual": Permission.REBATE_GRANT_APPROVE,
+    "rebate.grant.refund": Permission.REBATE_GRANT_APPROVE,
+    "rebate.grant.order_rule": Permission.REBATE_GRANT_APPROVE,
+    "account.settlement_method": Permission.ACCOUNTS_SETTLEMENT_APPROVE,
+    "credit.override": Permission.CREDIT_OVERRIDE,
+}
+
+
+def _approve_permission(command: str) -> Permission:
+    """What deciding a request of ``command`` needs; an unknown command needs ``approval.rules.manage``."""
+    if command.startswith("rebate.grant."):
+        return Permission.REBATE_GRANT_APPROVE
+    return APPROVE_PERMISSIONS.get(command, Permission.APPROVAL_RULES_MANAGE)
 
 
 def _ensure_can_receive(customer: Customer) -> None:

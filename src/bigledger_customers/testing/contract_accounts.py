@@ -29,6 +29,8 @@ from bigledger_customers.errors import (
     Conflict,
     InsufficientFunds,
     NotAllowed,
+    NotFound,
+    PermissionDenied,
     ValidationError,
 )
 from bigledger_customers.money import Money
@@ -44,7 +46,10 @@ __all__ = [
 ]
 
 ADMIN = Actor(id="admin", roles=frozenset({"sales_admin"}))
-CLERK = Actor(id="clerk", roles=frozenset({"finance_approver"}))
+#: Submits money commands and also holds the approving role: maker-checker still stops it approving its own.
+CLERK = Actor(id="clerk", roles=frozenset({"sales_admin", "finance_approver"}))
+#: Changes approval and rebate rules (only ``admin`` holds those permissions by default).
+ROOT = Actor(id="root", roles=frozenset({"admin"}))
 FINANCE = Actor(id="finance-lead", roles=frozenset({"finance_approver"}))
 
 
@@ -118,7 +123,7 @@ class AccountContract:
     def test_settlement_method_change_can_require_approval(self, book: Book) -> None:
         code = _customer(book)
         book.accounts.configure(
-            approval_policy=DEFAULT_POLICY.with_rules(ApprovalRule(command="account.settlement_method")), actor=ADMIN
+            approval_policy=DEFAULT_POLICY.with_rules(ApprovalRule(command="account.settlement_method")), actor=ROOT
         )
         change = book.accounts.set_settlement_method(code, "credit", payment_terms="NET30", actor=CLERK)
         assert change.approval is not None
@@ -310,7 +315,7 @@ class AccountContract:
     def test_order_rule_grants_once_per_order_and_notifies(self, book: Book) -> None:
         code = _customer(book)
         book.accounts.configure(
-            order_rules=[OrderRebateRule(id="r5", rate="0.05", trigger=RuleTrigger.ORDER_CONFIRMED)], actor=ADMIN
+            order_rules=[OrderRebateRule(id="r5", rate="0.05", trigger=RuleTrigger.ORDER_CONFIRMED)], actor=ROOT
         )
         [grant] = book.accounts.order_confirmed(code, order="SO-9", amount=cny(1500), rebate_used=cny(100))
         assert (grant.amount, grant.order_number, grant.status) == (cny(70), "SO-9", GrantStatus.APPROVED)
@@ -323,13 +328,87 @@ class AccountContract:
         code = _customer(book)
         _grant(book, code, "6000", days=30)
         book.accounts.configure(
-            usage_rules=[UsageRule(id="u", currency="CNY", max_share="0.2", max_per_use=cny(5000))], actor=ADMIN
+            usage_rules=[UsageRule(id="u", currency="CNY", max_share="0.2", max_per_use=cny(5000))], actor=ROOT
         )
         assert book.accounts.allowed_rebate(code, cny(20000)).amount == cny(4000)
         with pytest.raises(NotAllowed) as caught:
             book.accounts.submit_payment(code, rebate=cny("4000.01"), order_amount=cny(20000), key="p", actor=ADMIN)
         assert caught.value.code == "rebate_not_allowed"
         book.accounts.submit_payment(code, rebate=cny(4000), order_amount=cny(20000), key="p2", actor=ADMIN)
+
+    # -- access ------------------------------------------------------------------------------------
+
+    def test_a_sales_rep_cannot_top_up_another_reps_customer_and_the_refusal_writes_nothing(self, book: Book) -> None:
+        for rep_code in ("REP-1", "REP-2"):
+            book.reference.add("sales_rep", rep_code, actor=ADMIN)
+        create = book.customers.create
+        create({"code": "CUS-MINE", "name": "Mine", "country": "CN", "sales_rep": "REP-1"}, actor=ADMIN)
+        create({"code": "CUS-THEIRS", "name": "Theirs", "country": "CN", "sales_rep": "REP-2"}, actor=ADMIN)
+        book.accounts.top_up("CUS-MINE", cny(100), key="fund-mine", actor=ADMIN)
+        book.accounts.top_up("CUS-THEIRS", cny(100), key="fund-theirs", actor=ADMIN)
+        rep = Actor(id="raj", roles=frozenset({"sales_rep"}), sales_rep="REP-1")
+        theirs = book.customers.get("CUS-THEIRS").id
+
+        def snapshot() -> tuple[Any, ...]:
+            with book.unit_of_work(write=False) as uow:
+                return (
+                    tuple(uow.events.read(0, 100_000)),
+                    tuple(uow.ledger.all(limit=100_000)),
+                    tuple(uow.audit.for_entity("customer", theirs)),
+                    tuple(uow.audit.for_entity("actor", rep.id)),
+                )
+
+        before = snapshot()
+        # A sales rep holds no accounts.top_up at all (docs/permissions.md): refused before any look-up.
+        with pytest.raises(PermissionDenied) as caught:
+            book.accounts.top_up("CUS-THEIRS", cny(50), key="rep-tp", actor=rep)
+        assert (caught.value.code, caught.value.field, caught.value.value) == (
+            "permission_denied",
+            "accounts.top_up",
+            rep.id,
+        )
+        after = snapshot()
+        assert after[:3] == before[:3], "a refused top-up wrote something"
+        [denied] = after[3][len(before[3]) :]
+        assert (denied.action, denied.actor_id, denied.changes["permission"]) == (
+            "access.denied",
+            rep.id,
+            "accounts.top_up",
+        )
+        assert denied.changes["customer"] == "CUS-THEIRS"
+        assert len(book.accounts.top_ups("CUS-THEIRS")) == 1
+        assert book.accounts.balance("CUS-THEIRS", "CNY").actual == cny(100)
+        # The key was not claimed: an allowed actor may use it afterwards.
+        assert book.accounts.top_up("CUS-THEIRS", cny(50), key="rep-tp", actor=ADMIN).amount == cny(50)
+
+        # accounts.pay is held over the rep's own customers only: another rep's customer is not found.
+        with pytest.raises(NotFound):
+            book.accounts.submit_payment("CUS-THEIRS", prepayment=cny(10), key="rep-pay-1", actor=rep)
+        assert book.accounts.balance("CUS-THEIRS", "CNY").available == cny(150)
+        hold = book.accounts.submit_payment("CUS-MINE", prepayment=cny(10), key="rep-pay-2", actor=rep)
+        assert book.accounts.balance("CUS-MINE", "CNY").available == cny(90)
+        reasons = [e.changes["reason"] for e in book.access.refusals(rep.id)]
+        assert reasons[0] == "missing_permission"
+        assert len(reasons) == 2
+        assert book.accounts.confirm(hold.id, key="rep-confirm", actor=rep).status is HoldStatus.CONFIRMED
+
+    def test_deciding_an_approval_needs_the_approve_permission_and_another_actor(self, book: Book) -> None:
+        code = _customer(book)
+        income = book.accounts.record_income(code, cny(500), method="cash", key="in-1", actor=CLERK)
+        assert income.approval_id is not None
+        # The maker holds accounts.income.submit but not accounts.income.approve.
+        for decide in (book.accounts.approve, book.accounts.reject_approval):
+            with pytest.raises(PermissionDenied) as caught:
+                decide(income.approval_id, actor=ADMIN)
+            assert (caught.value.code, caught.value.field) == ("permission_denied", "accounts.income.approve")
+        # Holding the permission does not let the requester sign their own request.
+        with pytest.raises(NotAllowed) as refused:
+            book.accounts.approve(income.approval_id, actor=CLERK)
+        assert refused.value.code == "self_approval"
+        assert book.accounts.approval(income.approval_id).status == "pending"
+        assert book.accounts.balance(code, "CNY").actual == cny(0)
+        book.accounts.approve(income.approval_id, actor=FINANCE)
+        assert book.accounts.balance(code, "CNY").actual == cny(500)
 
     # -- idempotency -------------------------------------------------------------------------------
 
