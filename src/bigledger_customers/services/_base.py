@@ -102,6 +102,21 @@ class Services:
             )
 
 
+def save_config(services: Services, uow: UnitOfWork, area: str, changes: Mapping[str, Any], actor: Actor) -> None:
+    """Store named settings of ``area`` and audit each with its previous and new value, in ``uow``."""
+    before = {name: uow.config.get(name) for name in changes}
+    for name, value in changes.items():
+        uow.config.put(name, value)
+    services.record(
+        uow,
+        actor=actor,
+        action=f"{area}.configure",
+        entity_type="config",
+        entity_id=area,
+        changes={name: [before[name], value] for name, value in changes.items()},
+    )
+
+
 def load_customer(uow: UnitOfWork, ref: str, *, follow_merge: bool = True) -> Customer:
     """Find a customer by code (ignoring case) or id; a merged one resolves to its survivor."""
     if not isinstance(ref, str) or not ref.strip():

@@ -98,7 +98,7 @@ from bigledger_customers.domain.records import SYSTEM, Actor
 from bigledger_customers.errors import BigLedgerError, NotAllowed, NotFound, ValidationError
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
-from bigledger_customers.services._base import Services, load_customer
+from bigledger_customers.services._base import Services, load_customer, save_config
 
 __all__ = [
     "AccountBalance",
@@ -379,16 +379,7 @@ class AccountService:
                 raise ValidationError("hold expiry is at least a minute", code="invalid_ttl", field="hold_ttl_minutes")
             changes[HOLD_TTL] = hold_ttl_minutes
         with self._s.uow() as uow:
-            for name, value in changes.items():
-                uow.config.put(name, value)
-            self._s.record(
-                uow,
-                actor=actor,
-                action="accounts.configure",
-                entity_type="config",
-                entity_id="accounts",
-                changes={k: [None, v] for k, v in changes.items()},
-            )
+            save_config(self._s, uow, "accounts", changes, actor)
             uow.commit()
 
     def approval_policy(self) -> ApprovalPolicy:

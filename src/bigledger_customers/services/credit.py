@@ -70,7 +70,7 @@ from bigledger_customers.errors import (
 )
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
-from bigledger_customers.services._base import Services, load_customer
+from bigledger_customers.services._base import Services, load_customer, save_config
 from bigledger_customers.services.accounts import run_keyed
 
 __all__ = [
@@ -652,16 +652,7 @@ class CreditService:
                 raise ValidationError("the DSO period is 1-3660 days", field="dso_days", value=dso_days)
             changes[DSO_DAYS] = dso_days
         with self._s.uow() as uow:
-            for name, value in changes.items():
-                uow.config.put(name, value)
-            self._s.record(
-                uow,
-                actor=actor,
-                action="credit.configure",
-                entity_type="config",
-                entity_id="credit",
-                changes={k: [None, v] for k, v in changes.items()},
-            )
+            save_config(self._s, uow, "credit", changes, actor)
             config = _config(uow)
             uow.commit()
         return config

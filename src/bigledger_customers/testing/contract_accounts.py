@@ -94,6 +94,13 @@ def _grant(book: Book, code: str, amount: str, *, days: int = 30, key: str | Non
 class AccountContract:
     """Account rules every adapter must keep, with the examples of the specification."""
 
+    def test_configuration_changes_are_audited_with_before_and_after(self, book: Book) -> None:
+        book.accounts.configure(hold_ttl_minutes=30, actor=ROOT)
+        book.accounts.configure(hold_ttl_minutes=45, actor=ROOT)
+        with book.unit_of_work(write=False) as uow:
+            changes = [e.changes for e in uow.audit.for_entity("config", "accounts")]
+        assert [list(c.values()) for c in changes] == [[[None, 30]], [[30, 45]]]
+
     # -- enabling and settlement ---------------------------------------------------------------
 
     def test_enabling_creates_every_account_in_batches_and_is_safe_to_repeat(self, book: Book) -> None:
