@@ -1,4 +1,5 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s docs``, ``nox -s bench``.
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s docs``, ``nox -s build``,
+``nox -s bench``.
 
 Dependencies come from pyproject's ``[dependency-groups]``, read here with ``nox.project`` rather than
 ``pip install --group`` so that any pip (the machine's may predate dependency groups) can install them.
@@ -61,6 +62,16 @@ def docs(session: nox.Session) -> None:
     build = ROOT / "docs" / "_build"
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(build / "html"))
     session.run("sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", str(build / "doctest"))
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """The sdist and the wheel into ``dist/`` (``python -m build``), then ``twine check`` on both."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "release"))
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in dist.iterdir()))
 
 
 @nox.session

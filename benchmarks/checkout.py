@@ -1,15 +1,21 @@
 """Checkout benchmark (DESIGN.md section 7): quote latency and reserve+confirm throughput.
 
-Run: ``.venv/bin/python -m benchmarks.checkout [--seconds 20] [--clients 64] [--accounts 1000]``
+Run: ``.venv/bin/python -m benchmarks.checkout [--seconds 20] [--clients 64] [--processes 4]
+[--accounts 1000] [--hot 10] [--host 127.0.0.1 | --host /var/run/postgresql]``
 
 - quote median (and p95) in memory, on SQLite (a file) and on PostgreSQL, for a credit customer
   with prepayment and a rebate grant (the full plan: rebate, prepayment, credit decision);
-- reserve+confirm pairs per second on PostgreSQL with ``--clients`` threads over ``--accounts``
-  prepaid customers (each pair: ``book.checkout.reserve`` + ``confirm``, four committed transactions),
-  then ../shared/bench/pg_checkout_raw.sh with the same clients and accounts in the same run;
-  afterwards every confirmed pair is matched by one expense record and ``book.accounts.reconcile``
-  must report no mismatch (zero lost or double-spent).
+- pairs per second on PostgreSQL with ``--clients`` clients split over ``--processes`` worker
+  processes (threads in each; every process has its own book, engine and pool, so one GIL is not
+  the limit), first over ``--accounts`` prepaid customers, then over the first ``--hot`` of them.
+  A pair is ``book.checkout.quote`` + ``reserve`` + ``confirm`` (three units of work, two commits).
+  Right after each library run ../shared/bench/pg_checkout_raw.sh runs with the same clients,
+  accounts and seconds over the same host; the ratio is library / raw. Afterwards every confirmed
+  pair must be matched by one expense record with no hold left open, and
+  ``book.accounts.reconcile`` must report no mismatch (zero lost or double-spent).
 
+JSON (with the command and the load average before each run) goes to
+``benchmarks/results/checkout-postgresql.json`` (``--out``).
 Not a test: figures go to docs/performance.md (section "Checkout").
 """
 
@@ -17,15 +23,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import multiprocessing as mp
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 
 from bigledger_customers import Actor, Book, Money, connect
 from bigledger_customers.domain.checkout import Order
@@ -34,6 +44,7 @@ ADMIN = Actor(id="bench", roles={"admin", "finance_approver"})
 CHECKER = Actor(id="bench-checker", roles={"admin", "finance_approver"})
 PG = os.environ.get("BLC_PG_ADMIN", "host=127.0.0.1 user=postgres dbname=postgres")
 RAW = Path(__file__).resolve().parents[2] / "shared" / "bench" / "pg_checkout_raw.sh"
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _credit_customer(book: Book, code: str) -> None:
@@ -69,86 +80,185 @@ def quote_latency(book: Book, n: int) -> dict[str, float]:
     return {"median_us": statistics.median(times), "p95_us": times[int(len(times) * 0.95)]}
 
 
-def _fresh_pg_db(name: str) -> str:
+def _fresh_pg_db(name: str, host: str) -> str:
     with psycopg.connect(PG, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1/{name}"
+    if host.startswith("/"):  # a Unix socket directory
+        return f"postgresql+psycopg://postgres@/{name}?host={host}"
+    return f"postgresql+psycopg://postgres@{host}/{name}"
 
 
-def throughput(url: str, clients: int, accounts: int, seconds: float) -> dict[str, Any]:
-    """Reserve+confirm pairs per second over ``accounts`` prepaid customers with ``clients`` threads."""
-    book = connect(url)
+def _seed(url: str, accounts: int) -> list[str]:
+    """``accounts`` prepaid customers with accounts (imported, then enabled); returns their codes."""
     codes = [f"P-{i:05d}" for i in range(accounts)]
-    for code in codes:
-        book.customers.create({"code": code, "name": {"en": code}, "country": "MY"}, actor=ADMIN)
-        book.accounts.set_settlement_method(code, "prepaid", actor=ADMIN)
-        book.accounts.top_up(code, Money("1000000", "MYR"), key=f"t-{code}", actor=ADMIN)
-    done = [0] * clients
-    failed = [0] * clients
+    with connect(url) as book:
+        book.accounts.configure(default_settlement_method="prepaid", actor=ADMIN)
+        rows = [{"code": code, "name": {"en": code}, "country": "MY"} for code in codes]
+        book.customers.import_rows(rows, actor=ADMIN, workers=0)
+        book.accounts.enable(actor=ADMIN)
+    return codes
+
+
+def _worker(
+    url: str, codes: list[str], tag: str, threads: int, first: int, seconds: float, pool: int, barrier: Any, out: Any
+) -> None:
+    """One process: its own Book (engine, pool) and ``threads`` clients, each running pairs until time is up."""
+    if out.pre_ping:
+        book = connect(url, create=False, pool_size=pool, max_overflow=0)
+    else:  # a host's own engine: READ COMMITTED as the library's, without the pool's pre-ping
+        engine = sa.create_engine(url, isolation_level="READ COMMITTED", pool_size=pool, max_overflow=0)
+        book = connect(engine, create=False)
+    # Each process tops up its share of the accounts (they start at zero).
+    for n, code in enumerate(codes):
+        if n % out.processes == out.index:
+            book.accounts.top_up(code, Money("10000000", "MYR"), key=f"t-{tag}-{code}", actor=ADMIN)
+    done = [0] * threads
+    failed = [0] * threads
+    errors: list[str] = []
+    barrier.wait()
     stop = time.monotonic() + seconds
 
-    def client(n: int) -> None:
+    def client(t: int) -> None:
+        n = first + t
         i = 0
         while time.monotonic() < stop:
-            code = codes[(n * 7919 + i) % accounts]
+            code = codes[(n * 7919 + i) % len(codes)]
             i += 1
             try:
-                quote = book.checkout.quote(Order(customer=code, number=f"SO-{n}-{i}", amount=Money("1.00", "MYR")))
-                reservation = book.checkout.reserve(quote, key=f"r-{n}-{i}", actor=ADMIN)
-                book.checkout.confirm(reservation, key=f"c-{n}-{i}", actor=ADMIN)
-                done[n] += 1
-            except Exception:  # counted and reported
-                failed[n] += 1
+                order = Order(customer=code, number=f"SO-{tag}-{n}-{i}", amount=Money("1.00", "MYR"))
+                quote = book.checkout.quote(order)
+                reservation = book.checkout.reserve(quote, key=f"r-{tag}-{n}-{i}", actor=ADMIN)
+                book.checkout.confirm(reservation, key=f"c-{tag}-{n}-{i}", actor=ADMIN)
+                done[t] += 1
+            except Exception as error:  # counted and reported
+                failed[t] += 1
+                if len(errors) < 5:
+                    errors.append(repr(error))
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    began = time.monotonic()
-    for thread in threads:
+    pool_threads = [threading.Thread(target=client, args=(t,)) for t in range(threads)]
+    for thread in pool_threads:
         thread.start()
-    for thread in threads:
+    for thread in pool_threads:
         thread.join()
-    elapsed = time.monotonic() - began
-    pairs = sum(done)
-    expenses = sum(len(book.accounts.expenses(code)) for code in codes)
-    report = book.accounts.reconcile()
     book.close()
+    out.queue.put({"pairs": sum(done), "failed": sum(failed), "errors": errors})
+
+
+class _Out:
+    def __init__(self, queue: Any, index: int, processes: int, pre_ping: bool) -> None:
+        self.queue, self.index, self.processes, self.pre_ping = queue, index, processes, pre_ping
+
+
+def throughput(
+    url: str, codes: list[str], tag: str, processes: int, clients: int, seconds: float, *, pre_ping: bool = True
+) -> dict[str, Any]:
+    """Quote+reserve+confirm pairs per second over ``codes`` with ``clients`` threads split over
+    ``processes`` processes (each with its own Book and pool); then the zero-lost checks."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    barrier = ctx.Barrier(processes + 1)
+    per = clients // processes
+    workers = [
+        ctx.Process(
+            target=_worker,
+            args=(url, codes, tag, per, p * per, seconds, per, barrier, _Out(queue, p, processes, pre_ping)),
+        )
+        for p in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    began = time.monotonic()
+    results = [queue.get() for _ in workers]
+    elapsed = time.monotonic() - began
+    for worker in workers:
+        worker.join()
+    pairs = sum(r["pairs"] for r in results)
+    with connect(url, create=False) as book:
+        report = book.accounts.reconcile()
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        expenses = conn.execute(
+            "SELECT count(*) FROM account_expenses WHERE order_ref LIKE %s", (f"SO-{tag}-%",)
+        ).fetchone()
+        open_holds = conn.execute(
+            "SELECT count(*) FROM account_holds WHERE status = 'open' AND order_ref LIKE %s", (f"SO-{tag}-%",)
+        ).fetchone()
     return {
+        "clients": clients,
+        "processes": processes,
+        "accounts": len(codes),
+        "seconds": round(elapsed, 1),
         "pairs": pairs,
-        "failed": sum(failed),
-        "pairs_per_s": pairs / elapsed,
-        "expense_records": expenses,
+        "failed": sum(r["failed"] for r in results),
+        "errors": [e for r in results for e in r["errors"]][:5],
+        "pairs_per_s": round(pairs / elapsed, 1),
+        "expense_records": expenses[0] if expenses else None,
+        "open_holds": open_holds[0] if open_holds else None,
+        "lost": pairs - (expenses[0] if expenses else 0),
         "reconciled": report.ok,
+        "balances_checked": report.checked,
     }
 
 
-def raw_baseline(clients: int, accounts: int, seconds: int) -> str:
-    """The raw pgbench figure for the same shape of work, run now."""
+def raw_baseline(clients: int, accounts: int, seconds: int, host: str) -> dict[str, Any]:
+    """The raw pgbench figure for the same shape of work, run now over the same transport."""
     out = subprocess.run(  # noqa: S603 - our own script
-        ["/bin/bash", str(RAW), str(clients), str(accounts), str(seconds)], capture_output=True, text=True, check=False
+        ["/bin/bash", str(RAW), str(clients), str(accounts), str(seconds), "-h", host, "-U", "postgres"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return (out.stdout + out.stderr).strip()
+    text = (out.stdout + out.stderr).strip()
+    tps = [float(line.split("=")[1].split()[0]) for line in text.splitlines() if line.startswith("tps")]
+    return {"pairs_per_s": round(tps[0], 1) if tps else None, "output": text}
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()  # noqa: S607
 
 
 def main() -> None:
-    """Run every measurement and print the figures."""
+    """Run every measurement, print the figures and write them to benchmarks/results/."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quotes", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--hot", type=int, default=10)
+    parser.add_argument("--host", default="127.0.0.1", help="PostgreSQL host or Unix socket directory")
+    parser.add_argument("--skip-quotes", action="store_true")
+    parser.add_argument("--no-pre-ping", action="store_true", help="workers use an engine without pool pre-ping")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--out", default=str(RESULTS / "checkout-postgresql.json"))
     args = parser.parse_args()
-    print("quote memory", quote_latency(connect("memory://"), args.quotes))
-    path = Path("/tmp/blc_bench_checkout.db")  # noqa: S108 - a scratch file
-    path.unlink(missing_ok=True)
-    with connect(f"sqlite:///{path}") as sqlite_book:
-        print("quote sqlite", quote_latency(sqlite_book, args.quotes // 5))
-    with connect(_fresh_pg_db("blc_bench_quote")) as pg_book:
-        print("quote postgresql", quote_latency(pg_book, args.quotes // 5))
+    result: dict[str, Any] = {"command": "python -m benchmarks.checkout " + " ".join(sys.argv[1:])}
+    if not args.skip_quotes:
+        result["quote_memory"] = quote_latency(connect("memory://"), args.quotes)
+        print("quote memory", result["quote_memory"])
+        path = Path("/tmp/blc_bench_checkout.db")  # noqa: S108 - a scratch file
+        path.unlink(missing_ok=True)
+        with connect(f"sqlite:///{path}") as sqlite_book:
+            result["quote_sqlite"] = quote_latency(sqlite_book, args.quotes // 5)
+        print("quote sqlite", result["quote_sqlite"])
+        with connect(_fresh_pg_db("blc_bench_quote", args.host)) as pg_book:
+            result["quote_postgresql"] = quote_latency(pg_book, args.quotes // 5)
+        print("quote postgresql", result["quote_postgresql"])
     if not args.skip_throughput:
-        url = _fresh_pg_db("blc_bench_checkout")
-        print("library postgresql", throughput(url, args.clients, args.accounts, args.seconds))
-        print("raw pgbench", raw_baseline(args.clients, args.accounts, int(args.seconds)))
+        url = _fresh_pg_db("blc_bench_checkout", args.host)
+        codes = _seed(url, args.accounts)
+        for name, subset in (("spread", codes), ("hot", codes[: args.hot])):
+            load = _uptime()
+            library = throughput(
+                url, subset, name, args.processes, args.clients, args.seconds, pre_ping=not args.no_pre_ping
+            )
+            raw = raw_baseline(args.clients, len(subset), int(args.seconds), args.host)
+            ratio = round(library["pairs_per_s"] / raw["pairs_per_s"], 3) if raw["pairs_per_s"] else None
+            result[name] = {"load_before": load, "library": library, "raw": raw, "ratio": ratio}
+            print(name, json.dumps(result[name]))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

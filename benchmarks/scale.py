@@ -127,19 +127,31 @@ def _queries(count: int) -> Iterator[tuple[str, dict[str, Any], int]]:
 
 
 def time_search(book: Any, count: int) -> dict[str, Any]:
-    """p50/p95 of the query mix, overall and by kind (paging to page N is not timed, page N is)."""
+    """p50/p95 of the query mix, overall and by kind (paging to page N is not timed, page N is).
+
+    Beside the wall-clock time, ``cpu_p50_ms`` / ``cpu_p95_ms`` give this process's CPU time for the
+    same calls (all of SQLite's work; the client's side only on PostgreSQL): on a shared, loaded
+    machine the wall clock mostly measures waiting for a core.
+    """
     by_kind: dict[str, list[float]] = {}
+    cpu_by_kind: dict[str, list[float]] = {}
     for kind, args, page_no in _queries(count):
         cursor = None
         for _ in range(page_no - 1):
             cursor = book.customers.search(**args, cursor=cursor, count_limit=0).next_cursor
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         page = book.customers.search(**args, cursor=cursor)
         by_kind.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+        cpu_by_kind.setdefault(kind, []).append((time.process_time() - cpu) * 1000)
         if kind in ("exact phone", "exact tax number"):
             assert page.items, (kind, args)
+
+    def summary(wall: list[float], cpu: list[float]) -> dict[str, float]:
+        return {**_summary(wall), "cpu_p50_ms": round(statistics.median(cpu), 3), "cpu_p95_ms": round(_pct(cpu, 95), 3)}
+
     every = [ms for values in by_kind.values() for ms in values]
-    return {"all": _summary(every), **{kind: _summary(ms) for kind, ms in by_kind.items()}}
+    every_cpu = [ms for values in cpu_by_kind.values() for ms in values]
+    return {"all": summary(every, every_cpu), **{k: summary(ms, cpu_by_kind[k]) for k, ms in by_kind.items()}}
 
 
 def time_gets(book: Any, count: int, replicas: int = 1) -> dict[str, Any]:
@@ -174,7 +186,8 @@ def replicate(url: str, factor: int) -> int:
     Copy ``r`` of a customer gets id ``<id>-r<r>`` and code ``<code>-R<r>`` (in its row, document and
     search text); names, filters and text are the original's, so every term keeps its density. An
     exact phone or tax number then matches ``factor`` customers instead of one. Contacts and tags are
-    not copied (search reads neither). Indexes, FTS tables and triggers are maintained as usual.
+    not copied (search reads neither); search keys are, with the copy's code as its code key (every
+    generated code is an identifier). Indexes, FTS tables and triggers are maintained as usual.
     """
     import sqlalchemy as sa
 
@@ -193,10 +206,41 @@ def replicate(url: str, factor: int) -> int:
                        {_COPY_COLUMNS}
                 FROM customers WHERE {original}"""  # noqa: S608 - numbers and fixed names only
             )
+            # Search keys (0007_search): the original's, but the copy's code instead of the original's.
+            conn.exec_driver_sql(
+                f"""INSERT INTO customer_search_keys (customer_id, search_key)
+                SELECT k.customer_id || '-r{r}', k.search_key FROM customer_search_keys k
+                JOIN customers c ON c.id = k.customer_id
+                WHERE {original.replace("id", "c.id")} AND k.search_key <> c.code_key
+                UNION ALL
+                SELECT id || '-r{r}', code_key || '-r{r}' FROM customers WHERE {original}"""  # noqa: S608
+            )
         conn.exec_driver_sql("ANALYZE")
         total = conn.exec_driver_sql("SELECT count(*) FROM customers").scalar_one()
+    if engine.dialect.name == "postgresql":  # hint bits and the visibility map, as autovacuum would leave them
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE customers")
+            conn.exec_driver_sql("VACUUM ANALYZE customer_search_keys")
     engine.dispose()
     return int(total)
+
+
+def raw_beside(engine: str, count: int) -> dict[str, Any]:
+    """:func:`raw_baseline` into a scratch database that is dropped afterwards (for --search-only runs)."""
+    if engine == "sqlite":
+        tmp = Path(tempfile.mkdtemp(prefix="blc-raw-"))
+        try:
+            return raw_baseline(engine, count, str(tmp / "raw.db"))
+        finally:
+            for path in tmp.glob("*"):
+                path.unlink()
+            tmp.rmdir()
+    name = f"blc_raw_{os.getpid()}"
+    _pg_database(name)
+    try:
+        return raw_baseline(engine, count, PG_ADMIN.replace("dbname=postgres", f"dbname={name}"))
+    finally:
+        _pg_database(name, drop_only=True)
 
 
 def raw_baseline(engine: str, count: int, target: str | None) -> dict[str, Any]:
@@ -297,6 +341,44 @@ def run_engine(
     return result
 
 
+def run_import(engine: str, count: int, *, workers: int | None = None) -> dict[str, Any]:
+    """Import only (``--import-only``): the raw script first, then ``import_rows`` of the generator's
+    ``count`` rows into a fresh database of the same engine, in the same run; the database is dropped.
+    The figures are merged into ``scale-<engine>-<count>.json`` under ``import`` (search figures kept)."""
+    from bigledger_customers import connect
+
+    tmp = Path(tempfile.mkdtemp(prefix="blc-import-"))
+    if engine == "sqlite":
+        url, raw_target = f"sqlite:///{tmp / 'bench.db'}", str(tmp / "raw.db")
+    else:
+        name = f"blc_import_{os.getpid()}"
+        url = _pg_database(name)
+        _pg_database(f"{name}_raw")
+        raw_target = PG_ADMIN.replace("dbname=postgres", f"dbname={name}_raw")
+    try:
+        load_before = os.getloadavg()
+        raw = raw_baseline(engine, count, raw_target)
+        if engine == "postgresql":
+            _pg_database(f"{name}_raw", drop_only=True)
+        with connect(url) as book:
+            imported = time_import(book, count, workers=workers)
+            with book.unit_of_work(write=False) as uow:
+                imported["stored"] = uow.customers.count()
+    finally:
+        if engine == "postgresql":
+            _pg_database(name, drop_only=True)
+            _pg_database(f"{name}_raw", drop_only=True)
+        for path in tmp.glob("*"):
+            path.unlink()
+        tmp.rmdir()
+    raw_rate = raw.get("insert_rows_per_s") or raw.get("copy_rows_per_s")
+    imported["raw_rows_per_s"] = raw_rate
+    imported["ratio_to_raw"] = round(imported["rows_per_s"] / raw_rate, 2)
+    imported["load_avg"] = {"before": load_before, "after": os.getloadavg()}  # the machine is shared
+    imported["run"] = machine()
+    return imported
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
@@ -365,6 +447,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--replicate", type=int, default=1, help="import count/N rows, then copy them N times (see replicate())"
     )
+    parser.add_argument("--raw-count", type=int, default=0, help="rows for the raw baseline beside --search-only")
+    parser.add_argument("--import-only", action="store_true", help="time the import (and raw script) only")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     engines = args.engines.split(",")
@@ -378,12 +462,29 @@ def main(argv: list[str] | None = None) -> None:
             result["replicated_from"] = args.count // args.replicate
             result["count"] = replicate(args.search_only, args.replicate)
             result["replicate_seconds"] = round(time.perf_counter() - started, 1)
+        # the raw script's query mix in the same run, just before (at the imported count: loading a
+        # million rows through the raw script takes longer than the search run itself)
+        result["raw_search"] = raw_beside(engines[0], args.raw_count or args.count // args.replicate)
         with connect(args.search_only, create=False) as book:
+            with book.unit_of_work() as uow:  # fresh statistics, as a host would keep them
+                conn = uow.connection  # type: ignore[attr-defined]
+                conn.exec_driver_sql("ANALYZE" if conn.dialect.name != "sqlite" else "PRAGMA optimize")
+                uow.commit()
+            load_before = os.getloadavg()
             result["search"] = time_search(book, args.count)
-            result["get"] = time_gets(book, args.count, args.replicate)
+            result["load_avg"] = {"before": load_before, "after": os.getloadavg()}  # the machine is shared
+            copies = args.replicate if args.replicate > 1 else args.count // result.get("replicated_from", args.count)
+            result["get"] = time_gets(book, args.count, copies)
         result["search_rerun"] = machine()["when"]
         path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
         print(json.dumps(result["search"], ensure_ascii=False), flush=True)
+    elif args.import_only:
+        for engine in engines:
+            path = RESULTS / f"scale-{engine}-{args.count}.json"
+            result = json.loads(path.read_text()) if path.exists() else {"engine": engine, "count": args.count}
+            result["import"] = run_import(engine, args.count, workers=args.workers)
+            path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+            print(json.dumps(result["import"], ensure_ascii=False), flush=True)
     elif not args.report and len(engines) > 1:  # one process per engine: RSS and caches of one engine only
         for engine in engines:
             extra = ["--workers", str(args.workers)] if args.workers is not None else []

@@ -42,3 +42,10 @@ def test_memory_benchmark_and_report(tmp_path: Path) -> None:
     scale.write_report([sample], report)
     assert "| sqlite | 1,000,000 |" in report.read_text()
     assert report.read_text().endswith("tail\n")
+
+
+def test_import_only_runs_the_raw_script_beside_the_import() -> None:
+    result = scale.run_import("sqlite", 2_000, workers=2)
+    assert result["rows_ok"] == result["stored"] == 2_000
+    assert result["raw_rows_per_s"] > 0
+    assert result["ratio_to_raw"] > 0

@@ -25,6 +25,11 @@ from bigledger_customers.testing.contract_credit import (
     CreditConcurrencyContract,
     CreditContract,
 )
+from bigledger_customers.testing.contract_credit_currency import (
+    CreditNotificationContract,
+    MultiCurrencyCreditContract,
+    PrepaidCoverContract,
+)
 from bigledger_customers.testing.contract_search import SearchContract
 from tests.servers import reset_database
 
@@ -95,4 +100,16 @@ class TestMariaDBDataScope(DataScopeContract):
 
 
 class TestMariaDBCustomerSettings(CustomerSettingsContract):
+    pass
+
+
+class TestMariaDBMultiCurrencyCredit(MultiCurrencyCreditContract):
+    pass
+
+
+class TestMariaDBPrepaidCover(PrepaidCoverContract):
+    pass
+
+
+class TestMariaDBCreditNotification(CreditNotificationContract):
     pass

@@ -23,6 +23,11 @@ from bigledger_customers.testing.contract_credit import (
     CreditConcurrencyContract,
     CreditContract,
 )
+from bigledger_customers.testing.contract_credit_currency import (
+    CreditNotificationContract,
+    MultiCurrencyCreditContract,
+    PrepaidCoverContract,
+)
 from bigledger_customers.testing.contract_search import SearchContract
 
 
@@ -88,4 +93,16 @@ class TestMemoryDataScope(DataScopeContract):
 
 
 class TestMemoryCustomerSettings(CustomerSettingsContract):
+    pass
+
+
+class TestMemoryMultiCurrencyCredit(MultiCurrencyCreditContract):
+    pass
+
+
+class TestMemoryPrepaidCover(PrepaidCoverContract):
+    pass
+
+
+class TestMemoryCreditNotification(CreditNotificationContract):
     pass

@@ -25,6 +25,11 @@ from bigledger_customers.testing.contract_credit import (
     CreditConcurrencyContract,
     CreditContract,
 )
+from bigledger_customers.testing.contract_credit_currency import (
+    CreditNotificationContract,
+    MultiCurrencyCreditContract,
+    PrepaidCoverContract,
+)
 from bigledger_customers.testing.contract_search import SearchContract
 from tests.servers import reset_database
 
@@ -95,4 +100,16 @@ class TestPostgreSQLDataScope(DataScopeContract):
 
 
 class TestPostgreSQLCustomerSettings(CustomerSettingsContract):
+    pass
+
+
+class TestPostgreSQLMultiCurrencyCredit(MultiCurrencyCreditContract):
+    pass
+
+
+class TestPostgreSQLPrepaidCover(PrepaidCoverContract):
+    pass
+
+
+class TestPostgreSQLCreditNotification(CreditNotificationContract):
     pass

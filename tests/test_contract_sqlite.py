@@ -26,6 +26,11 @@ from bigledger_customers.testing.contract_credit import (
     CreditConcurrencyContract,
     CreditContract,
 )
+from bigledger_customers.testing.contract_credit_currency import (
+    CreditNotificationContract,
+    MultiCurrencyCreditContract,
+    PrepaidCoverContract,
+)
 from bigledger_customers.testing.contract_search import SearchContract
 from tests.servers import fresh_sqlite
 
@@ -93,4 +98,16 @@ class TestSqliteDataScope(DataScopeContract):
 
 
 class TestSqliteCustomerSettings(CustomerSettingsContract):
+    pass
+
+
+class TestSqliteMultiCurrencyCredit(MultiCurrencyCreditContract):
+    pass
+
+
+class TestSqlitePrepaidCover(PrepaidCoverContract):
+    pass
+
+
+class TestSqliteCreditNotification(CreditNotificationContract):
     pass

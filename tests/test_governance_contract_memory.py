@@ -7,6 +7,7 @@ import pytest
 from bigledger_customers import Book, connect
 from bigledger_customers.testing import FrozenClock
 from bigledger_customers.testing.contract_governance import (
+    ApprovalContract,
     DuplicateContract,
     HierarchyContract,
     MergeContract,
@@ -32,4 +33,8 @@ class TestMemoryPrivacy(PrivacyContract):
 
 
 class TestMemoryHierarchy(HierarchyContract):
+    pass
+
+
+class TestMemoryApprovals(ApprovalContract):
     pass

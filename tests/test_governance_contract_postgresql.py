@@ -9,6 +9,7 @@ import pytest
 from bigledger_customers import Book, connect
 from bigledger_customers.testing import FrozenClock
 from bigledger_customers.testing.contract_governance import (
+    ApprovalContract,
     DuplicateContract,
     HierarchyContract,
     MergeContract,
@@ -39,4 +40,8 @@ class TestPostgreSQLPrivacy(PrivacyContract):
 
 
 class TestPostgreSQLHierarchy(HierarchyContract):
+    pass
+
+
+class TestPostgreSQLApprovals(ApprovalContract):
     pass

@@ -10,6 +10,7 @@ import pytest
 from bigledger_customers import Book, connect
 from bigledger_customers.testing import FrozenClock
 from bigledger_customers.testing.contract_governance import (
+    ApprovalContract,
     DuplicateContract,
     HierarchyContract,
     MergeContract,
@@ -36,4 +37,8 @@ class TestSqlitePrivacy(PrivacyContract):
 
 
 class TestSqliteHierarchy(HierarchyContract):
+    pass
+
+
+class TestSqliteApprovals(ApprovalContract):
     pass

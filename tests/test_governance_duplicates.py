@@ -18,6 +18,7 @@ from bigledger_customers.domain.duplicates import (
     normalise_name,
     score_pair,
 )
+from bigledger_customers.services.duplicates import matches_in_parallel
 
 
 @pytest.mark.parametrize(
@@ -90,6 +91,58 @@ def test_find_matches_streams_only_pairs_at_or_above_the_threshold() -> None:
     ]
     found = list(find_matches(records))
     assert [(m.left_id, m.right_id) for m in found] == [("1", "2")]
+
+
+def _generated(count: int) -> list[MatchRecord]:
+    """Generated customers (with their planted near-duplicates) as match records."""
+    from bigledger_customers.testing.generate import customers
+
+    records = []
+    for i, row in enumerate(customers(count)):
+        names = row.get("name") or {}
+        contacts = row.get("contacts", [])
+        records.append(
+            make_record(
+                str(i),
+                code=row.get("code", str(i)),
+                names=[row.get("legal_name", ""), *(names.values() if isinstance(names, dict) else [names])],
+                tax_numbers=row.get("tax_numbers", {}).values(),
+                emails=[c.get("email") for c in contacts],
+                phones=[p for c in contacts for p in (c.get("phone"), c.get("mobile"))],
+                addresses=row.get("addresses", []),
+            )
+        )
+    return records
+
+
+def test_skipping_pairs_that_cannot_reach_the_threshold_loses_none() -> None:
+    records = _generated(1500)
+    expected = []
+    for i, j in candidate_pairs(records):
+        match = score_pair(records[i], records[j])
+        if match.score >= Decimal("0.5"):
+            expected.append(match)
+    found = list(find_matches(records))
+    assert len(found) > 50  # the generated data has near-duplicates to find
+    assert found == expected
+
+
+def test_the_report_spread_over_processes_finds_the_same_pairs_in_the_same_order() -> None:
+    records = _generated(1500)
+    seen: list[int] = []
+    parallel = list(
+        matches_in_parallel(
+            records,
+            threshold=Decimal("0.5"),
+            workers=2,
+            min_records=0,
+            chunk=200,
+            on_progress=lambda done, total: seen.append(done),
+        )
+    )
+    assert parallel == list(find_matches(records, threshold=Decimal("0.5")))
+    assert seen[-1] == len(records)
+    assert len(seen) == 8  # one per chunk: it ran in chunks
 
 
 def _recordlinkage_available() -> bool:

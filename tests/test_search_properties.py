@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from bigledger_customers.adapters.memory import MemoryStore
 from bigledger_customers.adapters.sql import SqlStore, open_sql
 from bigledger_customers.domain.search import CustomerQuery, SortKey
+from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWorkFactory
 from tests.servers import reset_database
-from tests.test_sql_search import T0, WORDS, population
+from tests.test_sql_search import T0, WORDS, fill
 
 FRAGMENTS = [
     *WORDS,
@@ -36,7 +37,11 @@ FRAGMENTS = [
     "NEAR",
     "x-",
     "00",
+    "w10-0014",
+    "cx-0006",
+    "+6012",
 ]
+MYR = st.sampled_from(["0", "100", "2500.50", "5000", "99999.99", "1000000"]).map(lambda a: Money(a, "MYR"))
 
 queries = st.builds(
     CustomerQuery,
@@ -49,6 +54,9 @@ queries = st.builds(
     sort=st.sampled_from(list(SortKey)),
     descending=st.booleans(),
     limit=st.integers(1, 9),
+    credit_limit_min=st.one_of(st.none(), MYR),
+    credit_limit_max=st.one_of(st.none(), MYR),
+    credit_currency=st.just("MYR"),
 )
 
 
@@ -68,10 +76,7 @@ def _pages(factory: UnitOfWorkFactory, query: CustomerQuery) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def memory() -> MemoryStore:
     store = MemoryStore()
-    with store.unit_of_work() as uow:
-        for c in population():
-            uow.customers.add(c)
-        uow.commit()
+    fill(store.unit_of_work)
     return store
 
 
@@ -90,10 +95,7 @@ def sql(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         url = request.getfixturevalue(f"{request.param}_url")
         reset_database(url)
     store = open_sql(url)
-    with store.unit_of_work() as uow:
-        for c in population():
-            uow.customers.add(c)
-        uow.commit()
+    fill(store.unit_of_work)
     yield store
     store.dispose()
 

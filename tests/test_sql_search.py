@@ -10,8 +10,10 @@ import pytest
 
 from bigledger_customers.adapters.memory import MemoryStore
 from bigledger_customers.adapters.sql import SqlStore, open_sql
+from bigledger_customers.domain.credit import CreditProfile
 from bigledger_customers.domain.customer import Contact, Customer, CustomerStatus, CustomerType
 from bigledger_customers.domain.search import CustomerQuery, SortKey
+from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWorkFactory
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -49,6 +51,33 @@ def population(n: int = 120) -> list[Customer]:
     return customers
 
 
+def credit_profiles(customers: list[Customer]) -> list[CreditProfile]:
+    """Credit profiles for most of ``customers``: MYR limits with many ties, some without credit, some USD."""
+    rng = random.Random(7)
+    profiles = []
+    for c in customers:
+        roll = rng.random()
+        if roll < 0.25:
+            continue
+        currency = "USD" if roll > 0.9 else "MYR"
+        limit = None if roll < 0.35 else Money(rng.choice(["0", "100", "2500.50", "5000", "99999.99"]), currency)
+        profiles.append(CreditProfile(customer_id=c.id, currency=currency, limit=limit, version=1))
+    return profiles
+
+
+def fill(factory: UnitOfWorkFactory) -> None:
+    """Store the :func:`population` and its :func:`credit_profiles`."""
+    customers = population()
+    with factory() as uow:
+        for c in customers:
+            uow.customers.add(c)
+        for profile in credit_profiles(customers):
+            uow.credit.save_profile(profile, 0)
+        uow.commit()
+
+
+MYR_100, MYR_5000 = Money("100", "MYR"), Money("5000", "MYR")
+
 QUERIES = [
     CustomerQuery(),
     CustomerQuery(sort=SortKey.NAME, limit=7),
@@ -73,6 +102,14 @@ QUERIES = [
     CustomerQuery(tags=frozenset({"vip", "north"}), sort=SortKey.CREATED),
     CustomerQuery(created_from=T0 + dt.timedelta(minutes=10), created_to=T0 + dt.timedelta(minutes=20), limit=4),
     CustomerQuery(created_from=T0 + dt.timedelta(minutes=10, microseconds=500_000), sort=SortKey.CREATED),
+    CustomerQuery(text="w10-0014-3200"),
+    CustomerQuery(text="cx-0001", sort=SortKey.NAME),
+    CustomerQuery(text="+60123456789 buyer", sort=SortKey.CREATED, limit=3),
+    CustomerQuery(sort=SortKey.CREDIT_LIMIT, credit_currency="MYR", limit=7),
+    CustomerQuery(sort=SortKey.CREDIT_LIMIT, credit_currency="USD", descending=True, limit=9),
+    CustomerQuery(credit_limit_min=MYR_100, credit_limit_max=MYR_5000, sort=SortKey.NAME, limit=4),
+    CustomerQuery(text="abc", credit_limit_min=Money("0", "MYR"), sort=SortKey.CREDIT_LIMIT, descending=True, limit=3),
+    CustomerQuery(status="active", credit_limit_max=MYR_100, sort=SortKey.CREDIT_LIMIT, limit=2),
 ]
 
 
@@ -91,20 +128,14 @@ def all_pages(factory: UnitOfWorkFactory, query: CustomerQuery) -> list[list[str
 @pytest.fixture(scope="module")
 def memory() -> MemoryStore:
     store = MemoryStore()
-    with store.unit_of_work() as uow:
-        for c in population():
-            uow.customers.add(c)
-        uow.commit()
+    fill(store.unit_of_work)
     return store
 
 
 @pytest.fixture
 def store(sql_url: str) -> SqlStore:
     store = open_sql(sql_url)
-    with store.unit_of_work() as uow:
-        for c in population():
-            uow.customers.add(c)
-        uow.commit()
+    fill(store.unit_of_work)
     yield store
     store.dispose()
 

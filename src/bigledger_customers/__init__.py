@@ -113,6 +113,7 @@ from bigledger_customers.errors import (
     NotAllowed,
     NotFound,
     PermissionDenied,
+    RowApproval,
     RowError,
     ValidationError,
 )
@@ -127,7 +128,9 @@ from bigledger_customers.services.accounts import (
     ReconcileReport,
     SettlementChange,
 )
-from bigledger_customers.services.credit import CreditConfig
+from bigledger_customers.services.approvals import ApprovalHandler, ApprovalService
+from bigledger_customers.services.credit import CreditConfig, LimitChange
+from bigledger_customers.services.customers import StatusChange
 
 __version__ = "0.1.0.dev0"
 
@@ -143,9 +146,11 @@ __all__ = [
     "AgingBuckets",
     "AgingReport",
     "AgingRow",
+    "ApprovalHandler",
     "ApprovalPolicy",
     "ApprovalRequest",
     "ApprovalRule",
+    "ApprovalService",
     "ApprovalStatus",
     "ApprovalStep",
     "Attachment",
@@ -197,6 +202,7 @@ __all__ = [
     "InsufficientFunds",
     "Interaction",
     "LedgerEntry",
+    "LimitChange",
     "MatchWeights",
     "MergeRecord",
     "MergeStatus",
@@ -228,6 +234,7 @@ __all__ = [
     "Reservation",
     "ReservationState",
     "Role",
+    "RowApproval",
     "RowError",
     "RuleBase",
     "RuleTrigger",
@@ -238,6 +245,7 @@ __all__ = [
     "SettlementMethod",
     "Severity",
     "SortKey",
+    "StatusChange",
     "SystemClock",
     "TermsKind",
     "TopUpRecord",

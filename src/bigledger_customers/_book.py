@@ -9,6 +9,7 @@ from bigledger_customers.ports import Clock, IdGenerator, SystemClock, UnitOfWor
 from bigledger_customers.services._base import Services, Settings
 from bigledger_customers.services.access import AccessService
 from bigledger_customers.services.accounts import AccountService
+from bigledger_customers.services.approvals import ApprovalService
 from bigledger_customers.services.checkout import CheckoutService
 from bigledger_customers.services.credit import CreditService
 from bigledger_customers.services.customers import CustomerService
@@ -16,7 +17,8 @@ from bigledger_customers.services.duplicates import DuplicateService
 from bigledger_customers.services.events import EventService
 from bigledger_customers.services.hierarchy import HierarchyService
 from bigledger_customers.services.integrations import IntegrationService
-from bigledger_customers.services.privacy import PrivacyService
+from bigledger_customers.services.merge import AccountsMergeHook, CreditMergeHook
+from bigledger_customers.services.privacy import AccountsPrivacyHook, PrivacyService
 from bigledger_customers.services.reference import ReferenceService
 
 if TYPE_CHECKING:
@@ -53,11 +55,15 @@ class Book:
         self.integrations = IntegrationService(self.services)
         self.reference = ReferenceService(self.services)
         self.events = EventService(self.services)
-        self.accounts = AccountService(self.services)
+        self.approvals = ApprovalService(self.services)
+        self.accounts = AccountService(self.services, approvals=self.approvals)
         self.credit = CreditService(self.services)
         self.checkout = CheckoutService(self.services, self.accounts, self.credit)
         self.duplicates = DuplicateService(self.services)
+        self.duplicates.merge_hooks.append(AccountsMergeHook(self.services))
+        self.duplicates.merge_hooks.append(CreditMergeHook())
         self.privacy = PrivacyService(self.services)
+        self.privacy.hooks.append(AccountsPrivacyHook())
         self.hierarchy = HierarchyService(self.services)
         self._close = close
 
@@ -84,11 +90,15 @@ def connect(
     ids: IdGenerator | None = None,
     settings: Settings | None = None,
     create: bool = True,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
 ) -> Book:
     """Build a book on ``target``: ``"memory://"``, ``"sqlite:///path.db"``, ``"postgresql+psycopg://..."``,
     a SQLAlchemy Engine, or a host's open Connection (our units of work then join its transaction).
 
     With ``create`` (the default) an SQL database is brought to the latest schema first.
+    ``pool_size`` and ``max_overflow`` size the connection pool built from a URL (PostgreSQL and
+    MariaDB; defaults 10 and 20): give at least one connection per thread that uses the book at once.
 
     >>> book = connect("memory://")
     >>> book.customers.search().items
@@ -107,5 +117,5 @@ def connect(
         )
     from bigledger_customers.adapters.sql import open_sql
 
-    sql = open_sql(target, create=create)
+    sql = open_sql(target, create=create, pool_size=pool_size, max_overflow=max_overflow)
     return Book(sql, clock=clock, ids=ids, settings=settings, close=sql.dispose)

@@ -1,4 +1,5 @@
-"""CLI command ``duplicates`` (registered on :data:`cli.app`): the batch duplicate report as CSV."""
+"""CLI commands ``duplicates`` (the batch duplicate report as CSV) and ``approval ...`` (pending
+requests per approver, approve, reject), registered on :data:`cli.app`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
-from bigledger_customers.cli import _fail, _print, _state, app
+from bigledger_customers.cli import JsonFlag, _fail, _print, _print_json, _state, _table, app
+from bigledger_customers.domain.approvals import ApprovalRequest
+from bigledger_customers.domain.convert import unstructure
 
 __all__: list[str] = []
 
@@ -93,3 +97,82 @@ def duplicates(
             handle.close()
     if output != "-":
         _print(f"{pairs} likely duplicate pairs written to {output}")
+
+
+approval_app = typer.Typer(
+    help="Approval requests of every governed command: list, show, approve, reject.", no_args_is_help=True
+)
+app.add_typer(approval_app, name="approval")
+
+
+def _show_request(request: ApprovalRequest, as_json: bool) -> None:
+    if as_json:
+        _print_json(unstructure(request))
+        return
+    step = request.current_step
+    waiting = f", step {step + 1} of {len(request.steps)} ({request.steps[step].role})" if step is not None else ""
+    _print(Text(f"approval {request.id} ({request.command}): {request.status}{waiting}"))
+
+
+@approval_app.command("list")
+def approval_list(
+    ctx: typer.Context,
+    command: Annotated[str | None, typer.Option(help="Only requests of this command, e.g. credit.limit.")] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only requests the acting actor may sign now.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pending approval requests, oldest first."""
+    state = _state(ctx)
+    requests = state.book.approvals.pending(command=command, approver=state.actor if mine else None)
+    if as_json:
+        _print_json([unstructure(r) for r in requests])
+        return
+    if not requests:
+        _print(Text("no pending approvals"))
+        return
+    rows = [
+        (
+            r.id,
+            r.command,
+            r.subject_id,
+            r.steps[r.current_step or 0].role,
+            r.requested_by,
+            r.requested_at.isoformat(timespec="seconds"),
+        )
+        for r in requests
+    ]
+    _print(_table(("id", "command", "subject", "waiting for", "requested by", "requested at"), rows))
+
+
+@approval_app.command("show")
+def approval_show(
+    ctx: typer.Context,
+    approval_id: Annotated[str, typer.Argument(metavar="ID", help="The approval request.", show_default=False)],
+    as_json: JsonFlag = False,
+) -> None:
+    """One approval request with its status and current step."""
+    _show_request(_state(ctx).book.approvals.get(approval_id), as_json)
+
+
+@approval_app.command("approve")
+def approval_approve(
+    ctx: typer.Context,
+    approval_id: Annotated[str, typer.Argument(metavar="ID", help="The approval request.", show_default=False)],
+    note: Annotated[str, typer.Option(help="Kept with the decision.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Sign the current step (not the requester); the last step applies the change."""
+    state = _state(ctx)
+    _show_request(state.book.approvals.approve(approval_id, note=note, actor=state.actor), as_json)
+
+
+@approval_app.command("reject")
+def approval_reject(
+    ctx: typer.Context,
+    approval_id: Annotated[str, typer.Argument(metavar="ID", help="The approval request.", show_default=False)],
+    note: Annotated[str, typer.Option(help="Kept with the decision.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Reject the request: the proposed change is discarded."""
+    state = _state(ctx)
+    _show_request(state.book.approvals.reject(approval_id, note=note, actor=state.actor), as_json)

@@ -39,6 +39,13 @@ from bigledger_customers import (
     acting_as,
     connect,
 )
+from bigledger_customers._cli_identity import (
+    BRANCH_ENV,
+    CONFIG_ENV,
+    SALES_REP_ENV,
+    load_config,
+    resolve_actor,
+)
 from bigledger_customers.domain.convert import unstructure
 from bigledger_customers.domain.customer import Address, Contact, Customer
 from bigledger_customers.domain.reference import ReferenceEntry
@@ -50,8 +57,6 @@ __all__ = ["app", "main"]
 DB_ENV = "BIGLEDGER_CUSTOMERS_DB"
 ACTOR_ENV = "BIGLEDGER_CUSTOMERS_ACTOR"
 ROLES_ENV = "BIGLEDGER_CUSTOMERS_ROLES"
-#: Roles of the CLI's actor: an operator at a terminal administers the customer master.
-CLI_ROLES = ("sales_admin",)
 
 
 # ``LANG=text`` in --name: a BCP 47-ish language tag, so a name that merely contains "=" stays whole.
@@ -187,17 +192,49 @@ def _options(
         ),
     ] = "customers.db",
     actor: Annotated[
-        str, typer.Option("--actor", envvar=ACTOR_ENV, help="Who acts (recorded in the audit trail).", show_envvar=True)
-    ] = _default_actor(),
+        str | None,
+        typer.Option(
+            "--actor",
+            envvar=ACTOR_ENV,
+            help="Who acts (recorded in the audit trail). Default: the config file's actor, else the login name.",
+            show_envvar=True,
+        ),
+    ] = None,
     roles: Annotated[
-        str,
-        typer.Option("--roles", envvar=ROLES_ENV, help="The actor's roles, comma separated.", show_envvar=True),
-    ] = ",".join(CLI_ROLES),
+        str | None,
+        typer.Option(
+            "--roles",
+            envvar=ROLES_ENV,
+            help="The actor's roles, comma separated. Default: the config file's, else sales_admin.",
+            show_envvar=True,
+        ),
+    ] = None,
+    sales_rep: Annotated[
+        str | None,
+        typer.Option("--sales-rep", envvar=SALES_REP_ENV, help="The actor's sales-rep code.", show_envvar=True),
+    ] = None,
+    branch: Annotated[
+        str | None, typer.Option("--branch", envvar=BRANCH_ENV, help="The actor's branch code.", show_envvar=True)
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config", envvar=CONFIG_ENV, help="A TOML file with roles per actor (docs/cli.md).", show_envvar=True
+        ),
+    ] = None,
 ) -> None:
     """Customer master of BigLedger: set up reference data, add, find and change customers."""
-    if not actor.strip():
-        _fail("invalid_actor", "the actor must not be empty", "actor")
-    acting = Actor(id=actor.strip(), roles={r.strip() for r in roles.split(",") if r.strip()})
+    try:
+        acting = resolve_actor(
+            actor=actor,
+            roles=roles,
+            sales_rep=sales_rep,
+            branch=branch,
+            config=load_config(config),
+            default_actor=_default_actor(),
+        )
+    except BigLedgerError as error:
+        _fail(error.code, error.message, error.field)
     ctx.obj = _State(database_url(db), acting, ctx)
     ctx.with_resource(acting_as(acting))  # queries run as the actor too: its scope, its masking
 
@@ -288,6 +325,10 @@ def _customer_panel(c: Customer) -> Panel:
         ("currency", c.currency),
         ("language", c.preferred_language),
         ("tax numbers", c.tax_numbers),
+        (
+            "bank accounts",
+            [f"{b.bank} {b.account_number}" + (f" ({b.iban})" if b.iban else "") for b in c.bank_accounts],
+        ),
         ("website", c.website),
         ("tags", c.tags),
         ("parent", c.parent_id),

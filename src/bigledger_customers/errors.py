@@ -26,6 +26,7 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "PermissionDenied",
+    "RowApproval",
     "RowError",
     "ValidationError",
 ]
@@ -143,12 +144,26 @@ class RowError:
 
 
 @attrs.frozen
+class RowApproval:
+    """A governed field of an imported row that waits in an approval request instead of changing."""
+
+    row: int
+    field: str
+    approval_id: str
+
+
+@attrs.frozen
 class ImportReport:
-    """Outcome of a bulk operation: how many rows were stored and every row that was not."""
+    """Outcome of a bulk operation: how many rows were stored and every row that was not.
+
+    ``approvals`` lists the governed changes (credit limit, settlement method) that became
+    approval requests instead of being applied.
+    """
 
     rows_ok: int
     errors: tuple[RowError, ...] = ()
     rows_seen: int = 0
+    approvals: tuple[RowApproval, ...] = ()
 
     @property
     def ok(self) -> bool:

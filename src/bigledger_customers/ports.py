@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
+from bigledger_customers.domain.access import DataScope
 from bigledger_customers.domain.accounts import (
     Account,
     Balance,
@@ -46,6 +47,7 @@ from bigledger_customers.money import Money
 __all__ = [
     "AccountRecords",
     "AccountRepository",
+    "AccountState",
     "ApprovalRepository",
     "AuditLog",
     "BalanceRepository",
@@ -136,10 +138,13 @@ class CustomerRepository(Protocol):
         """How many customers are stored."""
         ...
 
-    def match_candidates(self, keys: Sequence[str], limit: int) -> Sequence[Customer]:
+    def match_candidates(
+        self, keys: Sequence[str], limit: int, *, scope: DataScope | None = None
+    ) -> Sequence[Customer]:
         """Up to ``limit`` customers stored under any of ``keys`` (see ``domain.duplicates.index_keys``).
 
-        The repository files every customer it saves under ``index_keys(customer)``.
+        The repository files every customer it saves under ``index_keys(customer)``. With ``scope``
+        only customers inside it count, filtered in the query (before the limit).
         """
         ...
 
@@ -351,6 +356,16 @@ class UnitOfWorkFactory(Protocol):
 # -- customer accounts (DESIGN.md section 5) ------------------------------------------------------
 
 
+class AccountState(NamedTuple):
+    """What a money command reads right after locking its account, in one statement on SQL."""
+
+    #: The prepayment balance in the command's currency (None when nothing ever moved in it).
+    balance: Balance | None
+    #: True when a hold of the account may be overdue or an approved grant past its validity as of
+    #: the time asked, i.e. the command's housekeeping (DESIGN.md section 2) has something to do.
+    housekeeping: bool
+
+
 class AccountRepository(Protocol):
     """One account per customer; its id is the customer's id."""
 
@@ -364,6 +379,11 @@ class AccountRepository(Protocol):
         Every money command locks the one account it touches before any write, so commands on one
         account run one after another and never deadlock (one row, one order).
         """
+        ...
+
+    def state(self, account_id: str, *, currency: str | None, now: dt.datetime) -> AccountState:
+        """The balance in ``currency`` and whether housekeeping is due, read after :meth:`lock`
+        (so a fresh read of what the previous holder of the lock committed)."""
         ...
 
     def add(self, account: Account) -> None:
@@ -440,6 +460,11 @@ class GrantRepository(Protocol):
         """True when the customer has any grant."""
         ...
 
+    def erase_reasons(self, customer_id: str, text: str) -> Sequence[str]:
+        """Overwrite the non-empty reasons of the customer's grants with ``text`` (an erasure; amounts
+        untouched); the distinct values overwritten."""
+        ...
+
 
 class HoldRepository(Protocol):
     """Two-phase holds."""
@@ -458,6 +483,10 @@ class HoldRepository(Protocol):
 
     def overdue(self, now: dt.datetime, *, account_id: str | None = None, limit: int = 1000) -> Sequence[Hold]:
         """Open holds whose expiry has come, of one account or of all, oldest first."""
+        ...
+
+    def erase_reasons(self, customer_id: str, text: str) -> Sequence[str]:
+        """Overwrite the non-empty reasons of the customer's holds with ``text``; the distinct values overwritten."""
         ...
 
 
@@ -482,6 +511,11 @@ class AccountRecords(Protocol):
 
     def expenses(self, account_id: str) -> Sequence[ExpenseRecord]: ...
 
+    def erase_text(self, customer_id: str, text: str) -> Sequence[str]:
+        """Overwrite the non-empty top-up and income references and expense reasons of the customer
+        with ``text`` (an erasure; amounts untouched); the distinct values overwritten."""
+        ...
+
 
 class Ledger(Protocol):
     """Append-only ledger entries; ``seq`` is given on insert and orders the entries of a balance."""
@@ -497,6 +531,10 @@ class Ledger(Protocol):
         ...
 
     def has_entries(self, customer_id: str) -> bool: ...
+
+    def erase_reasons(self, customer_id: str, values: Collection[str], text: str) -> int:
+        """Overwrite the reasons of the customer's entries that are one of ``values`` with ``text``; how many."""
+        ...
 
 
 class IdempotencyStore(Protocol):
@@ -514,6 +552,11 @@ class IdempotencyStore(Protocol):
         """Store the outcome of a key claimed in this unit of work."""
         ...
 
+    def erase_text(self, customer_id: str, values: Collection[str], text: str) -> int:
+        """In stored outcomes naming the customer, overwrite free-text fields (``reason``,
+        ``reference``) that are one of ``values`` with ``text``; how many outcomes changed."""
+        ...
+
 
 class ApprovalRepository(Protocol):
     """Approval requests (DESIGN.md section 3)."""
@@ -527,6 +570,11 @@ class ApprovalRepository(Protocol):
         ...
 
     def pending(self, *, command: str | None = None, limit: int = 100) -> Sequence[ApprovalRequest]: ...
+
+    def erase_text(self, customer_id: str, values: Collection[str], text: str) -> int:
+        """In the customer's requests, overwrite free-text fields (``reason``, ``reference``) that are
+        one of ``values`` with ``text``; how many requests changed."""
+        ...
 
 
 class ConfigStore(Protocol):
@@ -597,6 +645,17 @@ class CreditRepository(Protocol):
         """Every item with something open, of every customer."""
         ...
 
+    def reassign_open(self, customer_from: str, customer_to: str) -> Sequence[OpenItem]:
+        """Give every item of ``customer_from`` with something open to ``customer_to`` (a merge).
+
+        Returns the items as moved; the amounts and the documents' own records stay as they were.
+        """
+        ...
+
+    def reassign_items(self, item_ids: Sequence[str], customer_from: str, customer_to: str) -> int:
+        """Give the named items still held by ``customer_from`` to ``customer_to`` (an unmerge); how many moved."""
+        ...
+
     def open_total(self, customer_ids: Sequence[str], currency: str) -> Money:
         """Open invoice amounts less unapplied credit of the customers, in ``currency``."""
         ...
@@ -619,6 +678,10 @@ class CreditRepository(Protocol):
 
     def held_total(self, customer_ids: Sequence[str], currency: str, now: dt.datetime) -> Money:
         """Open, unexpired credit holds of the customers in ``currency``."""
+        ...
+
+    def held_totals(self, customer_ids: Sequence[str], now: dt.datetime) -> Mapping[str, Money]:
+        """Open, unexpired credit holds of the customers per currency (currencies without any left out)."""
         ...
 
     def has_history(self, customer_id: str) -> bool:

@@ -19,6 +19,7 @@ import attrs
 from bigledger_customers.adapters.memory_accounts import AccountTables, MemoryAccountRepositories
 from bigledger_customers.adapters.memory_credit import CreditTables, MemoryCredit
 from bigledger_customers.adapters.memory_governance import GovernanceTables, MemoryGovernance
+from bigledger_customers.domain.access import DataScope
 from bigledger_customers.domain.customer import Customer
 from bigledger_customers.domain.duplicates import index_keys
 from bigledger_customers.domain.records import AuditEntry, Event, Interaction
@@ -27,6 +28,8 @@ from bigledger_customers.domain.search import (
     CustomerQuery,
     Page,
     SortKey,
+    credit_sort_value,
+    decode_credit_cursor,
     decode_cursor,
     encode_cursor,
     matches_text,
@@ -51,9 +54,11 @@ class MemoryStore:
         self.by_code: dict[str, str] = {}
         self.search_text: dict[str, str] = {}
         self.name_keys: dict[str, str] = {}
-        #: Duplicate-check keys (domain.duplicates.index_keys): key -> ids, and id -> its keys.
-        self.match_keys: dict[str, set[str]] = {}
-        self.match_keys_of: dict[str, frozenset[str]] = {}
+        #: Duplicate-check keys (domain.duplicates.index_keys): key -> id (a set of ids once two share
+        #: it), and id -> its keys. Most keys (a phone, an e-mail) name one customer: a bare id costs
+        #: nothing beyond the shared string, a set of one about 200 bytes (5 keys a customer, 1M customers).
+        self.match_keys: dict[str, str | set[str]] = {}
+        self.match_keys_of: dict[str, tuple[str, ...]] = {}
         self.children: dict[str, set[str]] = {}
         self.reference: dict[tuple[str, str], ReferenceEntry] = {}
         self.fields: dict[str, CustomFieldDefinition] = {}
@@ -101,6 +106,27 @@ class _Journal:
             members.add(member)
             self.undo.append(lambda: members.discard(member))
 
+    def add_member(self, table: dict[str, str | set[str]], key: str, member: str) -> None:
+        """Like :meth:`add_to_set` for a table whose single member is stored bare (not in a set)."""
+        old = table.get(key)
+        if old is None:
+            self.put(table, key, member)
+        elif isinstance(old, str):
+            if old != member:
+                self.put(table, key, {old, member})
+        elif member not in old:
+            old.add(member)
+            self.undo.append(lambda: old.discard(member))
+
+    def discard_member(self, table: dict[str, str | set[str]], key: str, member: str) -> None:
+        """Undo :meth:`add_member`."""
+        old = table.get(key)
+        if old == member:
+            self.delete(table, key)
+        elif isinstance(old, set) and member in old:
+            old.discard(member)
+            self.undo.append(lambda: old.add(member))
+
     def discard_from_set(self, table: dict[str, set[str]], key: str, member: str) -> None:
         members = table.get(key)
         if members is not None and member in members:
@@ -132,15 +158,19 @@ class _Customers:
             self._j.add_to_set(self._s.children, customer.parent_id, customer.id)
 
     def _file_match_keys(self, customer_id: str, keys: frozenset[str]) -> None:
-        for key in self._s.match_keys_of.get(customer_id, frozenset()) - keys:
-            self._j.discard_from_set(self._s.match_keys, key, customer_id)
+        for key in set(self._s.match_keys_of.get(customer_id, ())) - keys:
+            self._j.discard_member(self._s.match_keys, key, customer_id)
         for key in keys:
-            self._j.add_to_set(self._s.match_keys, key, customer_id)
-        self._j.put(self._s.match_keys_of, customer_id, keys)
+            self._j.add_member(self._s.match_keys, key, customer_id)
+        self._j.put(self._s.match_keys_of, customer_id, tuple(keys))  # a tuple is a third of a frozenset
 
-    def match_candidates(self, keys: Sequence[str], limit: int) -> Sequence[Customer]:
-        ids = sorted({i for key in keys for i in self._s.match_keys.get(key, ())})
-        return [self._s.customers[i] for i in ids[:limit]]
+    def match_candidates(
+        self, keys: Sequence[str], limit: int, *, scope: DataScope | None = None
+    ) -> Sequence[Customer]:
+        filed = (self._s.match_keys.get(key) for key in keys)
+        ids = sorted({i for found in filed if found for i in ((found,) if isinstance(found, str) else found)})
+        found = (self._s.customers[i] for i in ids)
+        return [c for c in found if scope is None or scope.covers(c)][:limit]
 
     def add(self, customer: Customer) -> None:
         key = code_key(customer.code)
@@ -202,23 +232,45 @@ class _Customers:
         terms = query.terms
         texts = self._s.search_text
         rows = [c for c in self._s.customers.values() if _matches(c, query, texts[c.id], terms)]
+        limits = _credit_limits(self._s.credit_tables, query.sort_currency)
+        if query.filters_credit:
+            low, high = query.credit_range
+            rows = [
+                c
+                for c in rows
+                if (v := limits.get(c.id)) is not None and (low is None or v >= low) and (high is None or v <= high)
+            ]
         counted = len(rows)
         names = self._s.name_keys
+        credit = query.sort is SortKey.CREDIT_LIMIT
 
-        def key(c: Customer) -> tuple[str, str]:
+        def key(c: Customer) -> tuple[Any, str]:
+            if credit:
+                return (limits.get(c.id, credit_sort_value(None)), c.id)
             value = names[c.id] if query.sort is SortKey.NAME else sort_value(c, query.sort)
             return (value, c.id)
 
         if query.cursor is not None:
-            after = tuple(decode_cursor(query.cursor))
+            after = decode_credit_cursor(query.cursor) if credit else tuple(decode_cursor(query.cursor))
             rows = [c for c in rows if (key(c) < after if query.descending else key(c) > after)]
         pick = heapq.nlargest if query.descending else heapq.nsmallest
         found = pick(query.limit + 1, rows, key=key)
         page = found[: query.limit]
         more = len(found) > query.limit
-        cursor = encode_cursor(list(key(page[-1]))) if more and page else None
+        cursor = encode_cursor([str(v) for v in key(page[-1])]) if more and page else None
         total, estimate = page_total(query, counted)
         return Page(items=page, next_cursor=cursor, total=total, total_is_estimate=estimate)
+
+
+def _credit_limits(tables: CreditTables, currency: str | None) -> dict[str, int]:
+    """Customer id -> credit limit in minor units of ``currency`` (customers with a limit in it only)."""
+    if currency is None:
+        return {}
+    return {
+        cid: credit_sort_value(p.limit)
+        for (cid, cur), p in tables.profiles.items()
+        if cur == currency and p.limit is not None
+    }
 
 
 def sort_value(customer: Customer, sort: SortKey) -> str:

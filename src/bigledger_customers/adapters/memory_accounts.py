@@ -8,7 +8,8 @@ store run one at a time, so "locking" a row is a no-op here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -27,9 +28,12 @@ from bigledger_customers.domain.accounts import (
     TopUpRecord,
 )
 from bigledger_customers.domain.approvals import ApprovalRequest, ApprovalStatus
+from bigledger_customers.domain.convert import converter
 from bigledger_customers.domain.idempotency import IdempotencyRecord, Outcome
+from bigledger_customers.domain.privacy import erase_free_text
 from bigledger_customers.domain.rebates import GrantStatus, RebateGrant
 from bigledger_customers.errors import ConcurrencyError, Conflict
+from bigledger_customers.ports import AccountState
 
 if TYPE_CHECKING:
     from bigledger_customers.adapters.memory import MemoryStore, _Journal
@@ -77,6 +81,11 @@ class _Accounts(_Repo):
 
     def lock(self, account_id: str) -> Account | None:
         return self._t.accounts.get(account_id)
+
+    def state(self, account_id: str, *, currency: str | None, now: dt.datetime) -> AccountState:
+        # Housekeeping is cheap here (dict scans): always let the command run it.
+        balance = self._t.balances.get((account_id, currency)) if currency is not None else None
+        return AccountState(balance=balance, housekeeping=True)
 
     def add(self, account: Account) -> None:
         if account.id in self._t.accounts:
@@ -167,6 +176,14 @@ class _Grants(_Repo):
     def has_any(self, customer_id: str) -> bool:
         return bool(self._t.grants_by_account.get(customer_id))
 
+    def erase_reasons(self, customer_id: str, text: str) -> Sequence[str]:
+        erased: set[str] = set()
+        for grant in list(self._t.grants.values()):
+            if grant.customer_id == customer_id and grant.reason and grant.reason != text:
+                erased.add(grant.reason)
+                self._j.put(self._t.grants, grant.id, attrs.evolve(grant, reason=text))
+        return sorted(erased)
+
 
 class _Holds(_Repo):
     def add(self, hold: Hold) -> None:
@@ -190,6 +207,14 @@ class _Holds(_Repo):
             if h.status is HoldStatus.OPEN and h.is_overdue(now) and (account_id is None or h.account_id == account_id)
         ]
         return sorted(found, key=lambda h: (h.expires_at or now, h.id))[:limit]
+
+    def erase_reasons(self, customer_id: str, text: str) -> Sequence[str]:
+        erased: set[str] = set()
+        for hold in list(self._t.holds.values()):
+            if hold.customer_id == customer_id and hold.reason and hold.reason != text:
+                erased.add(hold.reason)
+                self._j.put(self._t.holds, hold.id, attrs.evolve(hold, reason=text))
+        return sorted(erased)
 
 
 class _Records(_Repo):
@@ -222,6 +247,23 @@ class _Records(_Repo):
     def expenses(self, account_id: str) -> Sequence[ExpenseRecord]:
         return list(self._t.expenses.get(account_id, ()))
 
+    def erase_text(self, customer_id: str, text: str) -> Sequence[str]:
+        erased: set[str] = set()
+        for income in list(self._t.incomes.values()):
+            if income.customer_id == customer_id and income.reference and income.reference != text:
+                erased.add(income.reference)
+                self._j.put(self._t.incomes, income.id, attrs.evolve(income, reference=text))
+        lists: list[tuple[dict[str, Any], str]] = [(self._t.top_ups, "reference"), (self._t.expenses, "reason")]
+        for table, field in lists:
+            for account_id, records in list(table.items()):
+                found = {getattr(r, field) for r in records if r.customer_id == customer_id} - {"", text}
+                if found:
+                    erased |= found
+                    changes = {field: text}
+                    blanked = [attrs.evolve(r, **changes) if r.customer_id == customer_id else r for r in records]
+                    self._j.put(table, account_id, blanked)
+        return sorted(erased)
+
 
 class _Ledger(_Repo):
     def add(self, entry: LedgerEntry) -> None:
@@ -238,6 +280,20 @@ class _Ledger(_Repo):
     def has_entries(self, customer_id: str) -> bool:
         return bool(self._t.ledger_by_account.get(customer_id))
 
+    def erase_reasons(self, customer_id: str, values: Collection[str], text: str) -> int:
+        def blank(entries: list[LedgerEntry]) -> int:
+            count = 0
+            for i, entry in enumerate(entries):
+                if entry.customer_id == customer_id and entry.reason in values:
+                    entries[i] = attrs.evolve(entry, reason=text)
+                    self._j.undo.append(functools.partial(entries.__setitem__, i, entry))
+                    count += 1
+            return count
+
+        for entries in self._t.ledger_by_account.values():
+            blank(entries)
+        return blank(self._t.ledger)
+
 
 class _Idempotency(_Repo):
     def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
@@ -249,6 +305,18 @@ class _Idempotency(_Repo):
 
     def finish(self, key: str, outcome: Outcome) -> None:
         self._j.put(self._t.idempotency, key, attrs.evolve(self._t.idempotency[key], outcome=outcome))
+
+    def erase_text(self, customer_id: str, values: Collection[str], text: str) -> int:
+        count = 0
+        for key, record in list(self._t.idempotency.items()):
+            if record.outcome is None or customer_id not in repr(record.outcome.result):
+                continue
+            result = erase_free_text(record.outcome.result, values, text)
+            if result != record.outcome.result:
+                outcome = attrs.evolve(record.outcome, result=result)
+                self._j.put(self._t.idempotency, key, attrs.evolve(record, outcome=outcome))
+                count += 1
+        return count
 
 
 class _Approvals(_Repo):
@@ -271,6 +339,18 @@ class _Approvals(_Repo):
             if r.status is ApprovalStatus.PENDING and (command is None or r.command == command)
         ]
         return sorted(found, key=lambda r: (r.requested_at, r.id))[:limit]
+
+    def erase_text(self, customer_id: str, values: Collection[str], text: str) -> int:
+        count = 0
+        for request in list(self._t.approvals.values()):
+            if request.customer_id != customer_id:
+                continue
+            doc = converter.unstructure(request)
+            scrubbed = erase_free_text(doc, values, text)
+            if scrubbed != doc:
+                self._j.put(self._t.approvals, request.id, converter.structure(scrubbed, ApprovalRequest))
+                count += 1
+        return count
 
 
 class _Config(_Repo):

@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import attrs
+
 from bigledger_customers.domain.credit import (
     CreditHold,
     CreditProfile,
@@ -129,6 +131,27 @@ class MemoryCredit:
             i for i in self._t.items.values() if not i.open.is_zero() and (currency is None or i.currency == currency)
         ]
 
+    def reassign_open(self, customer_from: str, customer_to: str) -> Sequence[OpenItem]:
+        ids = [i for i in self._t.open_items_of.get(customer_from, ()) if not self._t.items[i].open.is_zero()]
+        return [self._reassign(item_id, customer_to) for item_id in ids]
+
+    def reassign_items(self, item_ids: Sequence[str], customer_from: str, customer_to: str) -> int:
+        held = [i for i in item_ids if i in self._t.items and self._t.items[i].customer_id == customer_from]
+        for item_id in held:
+            self._reassign(item_id, customer_to)
+        return len(held)
+
+    def _reassign(self, item_id: str, customer_to: str) -> OpenItem:
+        item = self._t.items[item_id]
+        moved = attrs.evolve(item, customer_id=customer_to)
+        self._j.put(self._t.items, item_id, moved)
+        self._j.delete(self._t.items_of.setdefault(item.customer_id, {}), item_id)
+        self._j.put(self._t.items_of.setdefault(customer_to, {}), item_id, None)
+        self._j.delete(self._t.open_items_of.setdefault(item.customer_id, {}), item_id)
+        if not item.open.is_zero():
+            self._j.put(self._t.open_items_of.setdefault(customer_to, {}), item_id, None)
+        return moved
+
     def open_total(self, customer_ids: Sequence[str], currency: str) -> Money:
         total = 0
         for item in self.items(customer_ids, currency=currency):
@@ -169,6 +192,15 @@ class MemoryCredit:
                 if hold.amount.currency == currency and hold.counts(now):
                     total += hold.amount.minor
         return Money.from_minor(total, currency)
+
+    def held_totals(self, customer_ids: Sequence[str], now: dt.datetime) -> dict[str, Money]:
+        totals: dict[str, int] = {}
+        for customer_id in customer_ids:
+            for hold_id in self._t.open_holds_of.get(customer_id, ()):
+                hold = self._t.holds[hold_id]
+                if hold.counts(now):
+                    totals[hold.amount.currency] = totals.get(hold.amount.currency, 0) + hold.amount.minor
+        return {currency: Money.from_minor(minor, currency) for currency, minor in totals.items()}
 
     def has_history(self, customer_id: str) -> bool:
         return self._t.has_financial_history(customer_id)

@@ -20,6 +20,7 @@ by any of its roles is held over all customers (scopes of the other roles no lon
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -64,6 +65,8 @@ class Permission(enum.StrEnum):
     CUSTOMER_MERGE = "customer.merge"
     REFERENCE_MANAGE = "reference.manage"
     AUDIT_READ = "audit.read"
+    #: Reading the outbox (``book.events.read``): every customer's events, so only over all customers.
+    EVENTS_READ = "events.read"
     CREDIT_VIEW = "credit.view"
     CREDIT_CHANGE_LIMIT = "credit.change_limit"
     CREDIT_MANAGE = "credit.manage"
@@ -276,7 +279,7 @@ DEFAULT_ACCESS_POLICY: Final = AccessPolicy(
         ),
         Role.SALES_REP: Grant({*_READ, P.CUSTOMER_EDIT, P.CUSTOMER_EXPORT, P.ACCOUNTS_PAY}, Scope.OWN_CUSTOMERS),
         Role.BRANCH_STAFF: Grant({*_READ, P.CUSTOMER_EDIT, P.CUSTOMER_EXPORT, P.ACCOUNTS_PAY}, Scope.OWN_BRANCH),
-        Role.AUDITOR: Grant({*_READ, P.CUSTOMER_VIEW_SENSITIVE, P.CUSTOMER_EXPORT, P.AUDIT_READ}),
+        Role.AUDITOR: Grant({*_READ, P.CUSTOMER_VIEW_SENSITIVE, P.CUSTOMER_EXPORT, P.AUDIT_READ, P.EVENTS_READ}),
     }
 )
 
@@ -295,10 +298,19 @@ def mask_value(value: str) -> str:
     return MASK + value[-4:] if len(value) > 8 else MASK
 
 
+#: The parts of a bank account (``domain.tax.BankAccount``) that are masked; the bank, holder and
+#: SWIFT/BIC code stay readable so a clerk can still tell the accounts apart.
+BANK_SECRETS: Final = ("account_number", "iban")
+
+
 def _mask_any(value: Any) -> Any:
     if isinstance(value, str):
         return mask_value(value)
+    if hasattr(value, "masked"):  # a value object that knows its secret parts (BankAccount)
+        return value.masked()
     if isinstance(value, Mapping):
+        if any(k in value for k in BANK_SECRETS):  # a bank account as JSON
+            return {k: _mask_any(v) if k in BANK_SECRETS else v for k, v in value.items()}
         return {k: _mask_any(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_mask_any(v) for v in value)
@@ -306,12 +318,22 @@ def _mask_any(value: Any) -> Any:
 
 
 def mask_customer(customer: Any) -> Any:
-    """The customer (an attrs value or a JSON mapping) with :data:`SENSITIVE_FIELDS` masked."""
+    """The customer (an attrs value or a JSON mapping) with :data:`SENSITIVE_FIELDS` masked.
+
+    >>> mask_customer({"code": "C1", "bank_accounts": [
+    ...     {"bank": "Maybank", "account_number": "514012345678", "iban": None}]})
+    {'code': 'C1', 'bank_accounts': [{'bank': 'Maybank', 'account_number': '****5678', 'iban': None}]}
+    """
     if isinstance(customer, Mapping):
         return {k: _mask_any(v) if k in SENSITIVE_FIELDS else v for k, v in customer.items()}
     present = {f.name for f in attrs.fields(type(customer))}
     changes = {name: _mask_any(getattr(customer, name)) for name in SENSITIVE_FIELDS if name in present}
-    return attrs.evolve(customer, **changes) if changes else customer
+    if not changes:
+        return customer
+    masked = copy.copy(customer)  # not evolve: a mask must not go through the field converters again
+    for name, value in changes.items():
+        object.__setattr__(masked, name, value)
+    return masked
 
 
 def _has_mask(value: Any) -> bool:

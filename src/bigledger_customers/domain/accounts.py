@@ -110,6 +110,7 @@ class EntryKind(enum.StrEnum):
     RELEASE = "release"  # rejection, expiry or the untaken rest of a confirmation
     SETTLE = "settle"  # confirmation: locked and actual fall
     EXPIRY = "expiry"  # an expired rebate remainder leaves the grant
+    TRANSFER = "transfer"  # a merge moves a balance between customers: out negative, in positive
 
 
 def require_positive(amount: Money, *, field: str = "amount") -> Money:

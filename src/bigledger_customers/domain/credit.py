@@ -298,7 +298,10 @@ class CreditFacts:
     overdue_amount: Money | None = None
     stop_supply: bool = False
     dunning_level: str | None = None
+    #: The customer's settlement method (``"prepaid"`` turns the limit test into a cover test).
     settlement: str | None = None
+    #: What a prepaid customer can pay the order with: prepayment and rebate available, in its currency.
+    cover: Money | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -326,6 +329,7 @@ class CreditDecision:
 
 
 _ACTIVE: Final = "active"
+_PREPAID: Final = "prepaid"
 
 
 def decide(
@@ -344,7 +348,9 @@ def decide(
     Exposure equal to the limit is allowed; above it is over. Over the limit by no more than the
     tolerance warns; beyond, the profile's policy decides (block, or warn). Items overdue longer than
     ``max_overdue_days`` weigh like an over-limit. A customer that is not active, and a dunning level
-    that stops supply, always block; an overdue review only warns.
+    that stops supply, always block; an overdue review only warns. A prepaid customer
+    (``facts.settlement == "prepaid"``) is not tested against a limit: an order above its cover
+    (prepayment + rebate available) blocks with ``prepaid_without_cover``.
     """
     reasons: list[Reason] = []
     policy = profile.policy if profile else CreditPolicy.BLOCK
@@ -371,7 +377,22 @@ def decide(
     limit = profile.limit if profile else None
     total = exposure.total
     available: Money | None = None
-    if limit is None:
+    prepaid = facts.settlement == _PREPAID
+    if prepaid:
+        # A prepaid customer does not order on credit: what it has paid in must cover the order.
+        cover = facts.cover if facts.cover is not None else Money.zero(exposure.new_order.currency)
+        if exposure.new_order > cover:
+            short = exposure.new_order - cover
+            reasons.append(
+                Reason(
+                    code="prepaid_without_cover",
+                    message=f"prepaid customer without cover: short by {short.amount}",
+                    severity=Severity.BLOCK,
+                    amount=short,
+                    detail={"cover": str(cover.amount)},
+                )
+            )
+    elif limit is None:
         if not exposure.new_order.is_zero() or not total.is_zero() or profile is None:
             reasons.append(
                 Reason(
@@ -384,7 +405,7 @@ def decide(
     else:
         available = limit - (exposure.open_items + exposure.held)
         reasons.extend(_over_limit("over_limit", "over limit", total, limit, profile, weight))
-    if group_profile is not None and group_exposure is not None and group_profile.limit is not None:
+    if not prepaid and group_profile is not None and group_exposure is not None and group_profile.limit is not None:
         group_weight = Severity.BLOCK if group_profile.policy is CreditPolicy.BLOCK else Severity.WARN
         group_available = group_profile.limit - (group_exposure.open_items + group_exposure.held)
         available = group_available if available is None else min(available, group_available)
@@ -457,7 +478,7 @@ def override(decision: CreditDecision, approval_id: str) -> CreditDecision:
     Only reasons an override may lift are lifted: over limit, no credit, overdue items. A customer
     that is not active or under stop supply stays blocked.
     """
-    hard = {"customer_not_active", "stop_supply"}
+    hard = {"customer_not_active", "stop_supply", "prepaid_without_cover"}
     if decision.outcome is not CreditOutcome.BLOCK or any(r.code in hard for r in decision.reasons):
         return decision
     return attrs.evolve(decision, outcome=CreditOutcome.WARN, overridden_by=approval_id)

@@ -23,12 +23,13 @@ work at ``O(n * keys * window)``.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import heapq
 import itertools
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -41,6 +42,7 @@ from bigledger_customers.domain.search import fold
 
 __all__ = [
     "COMPANY_SUFFIXES",
+    "BlockIndex",
     "DuplicateMatch",
     "MatchRecord",
     "MatchWeights",
@@ -317,6 +319,8 @@ class DuplicateMatch:
 
 
 def _best(left: Sequence[str], right: Sequence[str], scorer: Callable[[str, str], float]) -> float:
+    if len(left) == 1 and len(right) == 1:  # the common case, without a generator
+        return scorer(left[0], right[0]) / 100.0
     return max((scorer(a, b) for a in left for b in right), default=0.0) / 100.0
 
 
@@ -495,54 +499,78 @@ def index_keys(customer: Any) -> frozenset[str]:
     return frozenset(k[:200] for k in keys)
 
 
-def candidate_pairs(
-    records: Sequence[MatchRecord], *, max_block: int = 50, window: int = 10, max_candidates: int = 40
-) -> Iterator[tuple[int, int]]:
-    """Index pairs ``(i, j)`` with ``i < j`` worth scoring, each once, grouped by ``i``.
+class BlockIndex:
+    """The blocks of a set of records, built once; :meth:`pairs` then yields the pairs to score.
 
     Records that share a blocking key are paired; a key shared by more than ``max_block`` records
     pairs each only with its ``window`` nearest neighbours in :attr:`MatchRecord.sort_key` order.
     A record is paired with at most ``max_candidates`` later records (those sharing an identifier,
     then those sharing the most keys), so the work stays linear in the number of records.
     Records of the same ``source`` are not paired when the records come from more than one source.
+    Building is separate from pairing so that parts of the records (``lefts``) can be paired and
+    scored apart, e.g. one part per processor, from one index.
     """
-    blocks: dict[str, list[int]] = defaultdict(list)
-    keys_of: list[list[str]] = []
-    for i, record in enumerate(records):
-        keys = sorted(blocking_keys(record))
-        keys_of.append(keys)
-        for key in keys:
-            blocks[key].append(i)
-    position: dict[str, dict[int, int]] = {}
-    for key, members in blocks.items():
-        if len(members) > max_block:
-            members.sort(key=lambda i: (records[i].sort_key, i))
-            position[key] = {m: p for p, m in enumerate(members)}
-    linking = len({r.source for r in records}) > 1
-    for i, keys in enumerate(keys_of):
-        shared: dict[int, int] = defaultdict(int)
-        exact: set[int] = set()
-        source = records[i].source
-        for key in keys:
-            members = blocks[key]
-            if len(members) < 2:
-                continue
-            if key in position:
-                p = position[key][i]
-                members = members[max(p - window, 0) : p + window + 1]
-            for j in members:
-                if j > i and not (linking and records[j].source == source):
-                    shared[j] += 1
-                    if key[0] in "tep" and key[1] == ":":
-                        exact.add(j)
-        if len(shared) > max_candidates:
-            # Keep those sharing an identifier and the ones sharing the most keys.
-            best = heapq.nlargest(max_candidates, shared, key=lambda j: (shared[j], -j))
-            kept = exact.union(best)
-        else:
-            kept = set(shared)
-        for j in sorted(kept):
-            yield i, j
+
+    def __init__(
+        self, records: Sequence[MatchRecord], *, max_block: int = 50, window: int = 10, max_candidates: int = 40
+    ) -> None:
+        self.records = records
+        self.window = window
+        self.max_candidates = max_candidates
+        blocks: dict[str, list[int]] = defaultdict(list)
+        keys_of: list[list[str]] = []
+        for i, record in enumerate(records):
+            keys = sorted(blocking_keys(record))
+            keys_of.append(keys)
+            for key in keys:
+                blocks[key].append(i)
+        # Only keys shared by two or more records pair anything.
+        self.keys_of = [[k for k in keys if len(blocks[k]) > 1] for keys in keys_of]
+        self.blocks = {k: v for k, v in blocks.items() if len(v) > 1}
+        self.position: dict[str, dict[int, int]] = {}
+        for key, members in self.blocks.items():
+            if len(members) > max_block:
+                members.sort(key=lambda i: (records[i].sort_key, i))
+                self.position[key] = {m: p for p, m in enumerate(members)}
+        self.linking = len({r.source for r in records}) > 1
+
+    def pairs(self, lefts: Iterable[int] | None = None) -> Iterator[tuple[int, int]]:
+        """Index pairs ``(i, j)`` with ``i < j`` worth scoring, each once, grouped by ``i`` (of ``lefts``)."""
+        records, blocks, position, window = self.records, self.blocks, self.position, self.window
+        linking = self.linking
+        for i in range(len(records)) if lefts is None else lefts:
+            shared: Counter[int] = Counter()
+            exact: set[int] = set()
+            source = records[i].source
+            for key in self.keys_of[i]:
+                members = blocks[key]
+                if key in position:
+                    p = position[key][i]
+                    later = [j for j in members[max(p - window, 0) : p + window + 1] if j > i]
+                else:
+                    later = members[bisect.bisect_right(members, i) :]  # ascending: records in order
+                if linking:
+                    later = [j for j in later if records[j].source != source]
+                if not later:
+                    continue
+                shared.update(later)
+                if key[1] == ":" and key[0] in "tep":
+                    exact.update(later)
+            if len(shared) > self.max_candidates:
+                # Keep those sharing an identifier and the ones sharing the most keys.
+                best = heapq.nlargest(self.max_candidates, shared, key=lambda j: (shared[j], -j))
+                kept = exact.union(best)
+            else:
+                kept = set(shared)
+            for j in sorted(kept):
+                yield i, j
+
+
+def candidate_pairs(
+    records: Sequence[MatchRecord], *, max_block: int = 50, window: int = 10, max_candidates: int = 40
+) -> Iterator[tuple[int, int]]:
+    """Index pairs ``(i, j)`` with ``i < j`` worth scoring, each once, grouped by ``i`` (see :class:`BlockIndex`)."""
+    return BlockIndex(records, max_block=max_block, window=window, max_candidates=max_candidates).pairs()
 
 
 def find_matches(
@@ -553,26 +581,86 @@ def find_matches(
     max_block: int = 50,
     window: int = 10,
     on_progress: Callable[[int, int], None] | None = None,
+    index: BlockIndex | None = None,
+    lefts: Iterable[int] | None = None,
 ) -> Iterator[DuplicateMatch]:
     """Every candidate pair scoring at least ``threshold``, streamed in order of the left record.
 
-    ``on_progress(done, total)`` is called as left records are finished.
+    ``on_progress(done, total)`` is called as left records are finished. ``index`` reuses blocks
+    built before (of these ``records``); ``lefts`` limits the pairs to those left records.
     """
     limit = Decimal(str(threshold))
     floor = float(limit) - 0.001  # scores are compared as quantized Decimals; skip building the rest
+    needed = _mean_needed(floor, weights)
     last = -1
     total = len(records)
-    for i, j in candidate_pairs(records, max_block=max_block, window=window):
+    if index is None:
+        index = BlockIndex(records, max_block=max_block, window=window)
+    for i, j in index.pairs(lefts):
         if on_progress is not None and i != last:
             on_progress(i, total)
             last = i
-        score, fields = _score(records[i], records[j], weights)
-        if score >= floor:
-            match = _match(records[i], records[j], score, fields, weights)
+        scored = _score_at_least(records[i], records[j], weights, needed)
+        if scored is not None and scored[0] >= floor:
+            match = _match(records[i], records[j], scored[0], scored[1], weights)
             if match.score >= limit:
                 yield match
     if on_progress is not None:
         on_progress(total, total)
+
+
+def _mean_needed(floor: float, weights: MatchWeights) -> float:
+    """The weighted mean (above chance) below which the fuzzy score stays under ``floor``."""
+    if floor <= 0.0:
+        return -math.inf
+    if floor >= 1.0:
+        return math.inf
+    return weights.midpoint + math.log(floor / (1 - floor)) / weights.steepness - 1e-9
+
+
+def _score_at_least(
+    left: MatchRecord, right: MatchRecord, weights: MatchWeights, needed: float
+) -> tuple[float, dict[str, float]] | None:
+    """:func:`_score`, or None as soon as the pair cannot reach ``needed`` (cheapest fields first).
+
+    A shared identifier lifts the score to its floor whatever the rest, so such pairs are always
+    scored in full; otherwise the fuzzy fields still to compare are counted as perfect, and the
+    pair is dropped when even that falls short.
+    """
+    if (
+        needed == -math.inf
+        or not left.emails.isdisjoint(right.emails)
+        or not left.phones.isdisjoint(right.phones)
+        or not left.tax_numbers.isdisjoint(right.tax_numbers)
+    ):
+        return _score(left, right, weights)
+    has_tax = bool(left.tax_numbers) and bool(right.tax_numbers)
+    has_address = bool(left.addresses) and bool(right.addresses)
+    if not (has_tax or has_address):
+        return _score(left, right, weights)
+    chance = weights.chance
+    total = weights.name if left.names and right.names else 0.0
+    remaining = total = total + (weights.tax_number if has_tax else 0.0) + (weights.address if has_address else 0.0)
+    gained = 0.0
+    factor = 1.0
+    if has_tax:
+        if len(left.tax_numbers) == 1 and len(right.tax_numbers) == 1:
+            tax = Levenshtein.normalized_similarity(next(iter(left.tax_numbers)), next(iter(right.tax_numbers)))
+        else:
+            tax = _identifier_similarity(left.tax_numbers, right.tax_numbers)
+        remaining -= weights.tax_number
+        gained += weights.tax_number * max(tax - chance, 0.0) / (1 - chance)
+        if tax < weights.tax_conflict_below:
+            factor = weights.tax_conflict
+        if (gained + remaining) / total * factor < needed:
+            return None
+    if has_address:
+        address = _best(left.addresses, right.addresses, fuzz.token_sort_ratio)
+        remaining -= weights.address
+        gained += weights.address * max(address - chance, 0.0) / (1 - chance)
+        if (gained + remaining) / total * factor < needed:
+            return None
+    return _score(left, right, weights)
 
 
 def best_matches(

@@ -24,6 +24,7 @@ __all__ = [
     "ErasureReport",
     "anonymise_contact",
     "anonymise_customer",
+    "erase_free_text",
     "scrub_changes",
 ]
 
@@ -43,8 +44,35 @@ PERSONAL_FIELDS: Final = frozenset(
         "addresses",
         "attachments",
         "status_reason",
+        "bank_accounts",
     }
 )
+
+
+#: Keys of free text in account records and their copies (idempotent outcomes, approval requests).
+FREE_TEXT_KEYS: Final = frozenset({"reason", "reference"})
+
+
+def erase_free_text(value: Any, values: Iterable[str], text: str = ERASED) -> Any:
+    """``value`` (JSON-ready) with every free-text field (:data:`FREE_TEXT_KEYS`) whose text is one
+    of ``values`` overwritten by ``text``, at any depth; everything else (amounts) as it was.
+
+    >>> erase_free_text({"amount": "5.00", "reference": "Zelda", "n": [{"reason": "Zelda"}]}, ["Zelda"])
+    {'amount': '5.00', 'reference': '[erased]', 'n': [{'reason': '[erased]'}]}
+    """
+    erased = frozenset(values)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {
+                k: text if k in FREE_TEXT_KEYS and isinstance(v, str) and v in erased else walk(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list | tuple):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(value) if erased else value
 
 
 def _text(value: object, field: str) -> str:
@@ -133,6 +161,7 @@ def anonymise_customer(customer: Customer) -> tuple[Customer, tuple[str, ...]]:
         addresses=tuple(_anonymise_address(a) for a in customer.addresses),
         attachments=tuple(_anonymise_attachment(a) for a in customer.attachments),
         status_reason=ERASED if customer.status_reason else None,
+        bank_accounts=(),
         ordering_enabled=False,
     )
     old, new = unstructure(customer), unstructure(after)

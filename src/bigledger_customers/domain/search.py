@@ -10,9 +10,20 @@ The text rules live here so that every adapter matches alike:
   ``_``, ``*``, ``-``, parentheses and words such as AND/OR/NEAR carry no meaning.
 - A query that is a whole phone number is normalised to E.164 first (``phone_region`` reads
   national numbers), so ``012-345 6789`` finds ``+60123456789``.
+- An *identifier* term (:func:`is_identifier`: 8+ characters with 4+ digits and a letter, such as a
+  tax number ``W10-1808-32000001`` or a code ``GEN-0000042``) matches from the start of a word of the
+  document (the word begins with it), not anywhere inside one: identifiers are typed from their start,
+  and that is what lets every adapter answer them from an equality index
+  (:func:`search_keys`) instead of a substring scan.
 
 Adapters may use indexes to find candidates faster (:func:`search_grams` feeds a two-character index
-for scripts without spaces), but the answer is always the one :func:`matches_text` gives.
+for scripts without spaces, :func:`search_keys` the identifier and phone keys), but the answer is
+always the one :func:`matches_text` gives.
+
+Credit limits: ``credit_limit_min`` / ``credit_limit_max`` (inclusive, Money) keep the customers whose
+credit profile in that currency has a limit in the range; :attr:`SortKey.CREDIT_LIMIT` sorts by the
+limit in ``credit_currency`` (or the range's currency), customers without a limit in it first
+(:func:`credit_sort_value`).
 """
 
 from __future__ import annotations
@@ -31,17 +42,21 @@ import attrs
 from bigledger_customers.domain.access import DataScope
 from bigledger_customers.domain.validation import normalise_phone
 from bigledger_customers.errors import ValidationError
+from bigledger_customers.money import Money, validate_currency
 
 __all__ = [
     "MAX_TEXT_LENGTH",
     "CustomerQuery",
     "Page",
     "SortKey",
+    "credit_sort_value",
     "fold",
     "gram_token",
+    "is_identifier",
     "matches_text",
     "query_terms",
     "search_grams",
+    "search_keys",
     "search_text",
 ]
 
@@ -56,6 +71,13 @@ DEFAULT_COUNT_LIMIT: Final = 200
 
 _PHONE_CHARS: Final = re.compile(r"\+?[0-9 \-().]+")
 _MIN_PHONE_DIGITS: Final = 7
+#: An identifier term has at least this many characters, of which this many ASCII digits (and a letter).
+IDENTIFIER_MIN_LENGTH: Final = 8
+IDENTIFIER_MIN_DIGITS: Final = 4
+#: Search keys are cut to this many characters (a query is at most MAX_TEXT_LENGTH long).
+SEARCH_KEY_LENGTH: Final = MAX_TEXT_LENGTH
+#: The sort value of a customer without a credit limit in the sorted currency (below any limit).
+NO_CREDIT_LIMIT: Final = -1
 
 
 def fold(text: str) -> str:
@@ -74,6 +96,12 @@ class SortKey(enum.StrEnum):
     NAME = "name"
     CODE = "code"
     CREATED = "created"
+    #: The credit limit in the query's credit currency (:attr:`CustomerQuery.sort_currency`).
+    CREDIT_LIMIT = "credit_limit"
+
+
+def _credit_currency(value: str | None) -> str | None:
+    return None if value is None else validate_currency(value, field="credit_currency")
 
 
 @attrs.frozen(kw_only=True)
@@ -83,6 +111,9 @@ class CustomerQuery:
     ``phone_region`` is the region a national phone number in ``text`` is read in (e.g. ``"MY"``).
     ``count_limit`` bounds the count returned with the first page: up to it the total is exact,
     beyond it the page says "at least ``count_limit``" (``total_is_estimate``); 0 skips counting.
+    ``credit_limit_min`` / ``credit_limit_max`` (inclusive) keep the customers whose credit limit in
+    that currency lies in the range (a customer without a limit in it never does); sorting by
+    :attr:`SortKey.CREDIT_LIMIT` reads the limit in ``credit_currency``, which defaults to the range's.
     """
 
     text: str | None = attrs.field(default=None)
@@ -104,6 +135,46 @@ class CustomerQuery:
     count_limit: int = attrs.field(default=DEFAULT_COUNT_LIMIT, validator=attrs.validators.ge(0))
     #: The acting user's data scope (issue 8): only customers it covers match; None = every customer.
     scope: DataScope | None = None
+    credit_limit_min: Money | None = None
+    credit_limit_max: Money | None = None
+    credit_currency: str | None = attrs.field(default=None, converter=_credit_currency)
+
+    def __attrs_post_init__(self) -> None:
+        currencies = {m.currency for m in (self.credit_limit_min, self.credit_limit_max) if m is not None}
+        if self.credit_currency is not None:
+            currencies.add(self.credit_currency)
+        if len(currencies) > 1:
+            raise ValidationError(
+                "credit limit range and credit currency must be in one currency",
+                code="currency_mismatch",
+                field="credit_currency",
+                value=", ".join(sorted(currencies)),
+            )
+        if self.sort is SortKey.CREDIT_LIMIT and not currencies:
+            raise ValidationError(
+                "sorting by credit limit needs credit_currency (or a credit limit range)",
+                code="credit_currency_required",
+                field="credit_currency",
+            )
+
+    @property
+    def sort_currency(self) -> str | None:
+        """The currency credit limits are filtered and sorted in (None when neither is asked for)."""
+        for money in (self.credit_limit_min, self.credit_limit_max):
+            if money is not None:
+                return money.currency
+        return self.credit_currency
+
+    @property
+    def credit_range(self) -> tuple[int | None, int | None]:
+        """The credit-limit range in minor units of :attr:`sort_currency` (None = open end)."""
+        low, high = self.credit_limit_min, self.credit_limit_max
+        return (None if low is None else low.minor, None if high is None else high.minor)
+
+    @property
+    def filters_credit(self) -> bool:
+        """True when a credit-limit range is asked for."""
+        return self.credit_limit_min is not None or self.credit_limit_max is not None
 
     @text.validator
     def _check_text(self, _: Any, value: str | None) -> None:
@@ -162,6 +233,19 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
+def decode_credit_cursor(cursor: str) -> tuple[int, str]:
+    """A :attr:`SortKey.CREDIT_LIMIT` cursor: (limit in minor units, id); the limit is kept as text."""
+    raw, last_id = decode_cursor(cursor)
+    if not re.fullmatch(r"-?[0-9]{1,19}", raw):
+        raise ValidationError("cursor is not one this library issued", field="cursor", value=cursor)
+    return int(raw), last_id
+
+
+def credit_sort_value(limit: Money | None) -> int:
+    """The value :attr:`SortKey.CREDIT_LIMIT` sorts by: minor units, :data:`NO_CREDIT_LIMIT` without one."""
+    return NO_CREDIT_LIMIT if limit is None else limit.minor
+
+
 def _phone_term(text: str, region: str | None) -> str | None:
     candidate = unicodedata.normalize("NFKC", text).strip()
     if not _PHONE_CHARS.fullmatch(candidate) or sum(ch.isdigit() for ch in candidate) < _MIN_PHONE_DIGITS:
@@ -197,13 +281,72 @@ def search_text(customer: Any) -> str:
 
 
 def matches_text(haystack: str, terms: Iterable[str] | str | None) -> bool:
-    """True when every term occurs in ``haystack`` (already folded).
+    """True when every term occurs in ``haystack`` (already folded); an identifier term
+    (:func:`is_identifier`) must begin a word of it.
 
     ``terms`` is a tuple from :func:`query_terms`; a plain string is split into terms first.
+
+    >>> matches_text("tax corp w10-1808-32000001", "W10-1808")
+    True
+    >>> matches_text("tax corp w10-1808-32000001", "10-1808-3200")
+    True
+    >>> matches_text("tax corp w10-1808-32000001", "10-1808-320000x")
+    False
     """
     if terms is None or isinstance(terms, str):
         terms = query_terms(terms)
-    return all(term in haystack for term in terms)
+    for term in terms:
+        if term not in haystack:
+            return False
+        if is_identifier(term) and not any(word.startswith(term) for word in haystack.split()):
+            return False
+    return True
+
+
+def is_identifier(term: str) -> bool:
+    """True for a folded term that looks like an identifier (tax number, code, reference): at least
+    8 characters, 4 ASCII digits and one ASCII letter, not starting with ``+``. Such a term matches
+    from the start of a word (see :func:`matches_text`).
+
+    >>> is_identifier("w10-1808-32000001"), is_identifier("201912345k"), is_identifier("trading")
+    (True, True, False)
+    >>> is_identifier("+60123456789"), is_identifier("123456789")
+    (False, False)
+    """
+    return (
+        len(term) >= IDENTIFIER_MIN_LENGTH
+        and not term.startswith("+")
+        and sum("0" <= ch <= "9" for ch in term) >= IDENTIFIER_MIN_DIGITS
+        and any("a" <= ch <= "z" for ch in term)
+    )
+
+
+def search_keys(folded: str) -> frozenset[str]:
+    """The keys an equality index holds for a search document (``folded``, from :func:`search_text`):
+    every word that is an identifier (:func:`is_identifier`), and every part of a word that starts
+    at a ``+`` (E.164 phone numbers), each cut to :data:`SEARCH_KEY_LENGTH` characters.
+
+    A term that is an identifier, or starts with ``+``, occurs in the document exactly when some key
+    starts with it, so a range look-up (``key >= term AND key < term + U+10FFFF``) finds every
+    candidate; the text rule is then checked as usual.
+
+    >>> sorted(search_keys("gen-0000042 acme +60123456789 w10-1808-32000001"))
+    ['+60123456789', 'gen-0000042', 'w10-1808-32000001']
+    """
+    keys: set[str] = set()
+    for word in folded.split():
+        if is_identifier(word):
+            keys.add(word[:SEARCH_KEY_LENGTH])
+        start = word.find("+")
+        while start != -1:
+            keys.add(word[start : start + SEARCH_KEY_LENGTH])
+            start = word.find("+", start + 1)
+    return frozenset(keys)
+
+
+def key_term(term: str) -> bool:
+    """True when ``term`` is answered from :func:`search_keys` (an identifier, or starts with ``+``)."""
+    return term.startswith("+") or is_identifier(term)
 
 
 def name_key(customer: Any) -> str:

@@ -11,21 +11,31 @@ ledger the receivable account category, order entry the payment and delivery pre
 (True, False)
 >>> Preferences(payment_methods=("bank_transfer", "cheque")).preferred_payment_method
 <PaymentMethod.BANK_TRANSFER: 'bank_transfer'>
+
+Bank details (``bank_accounts``) are sensitive: readers without ``customer.view_sensitive`` see
+the account number and IBAN masked, in query results, exports and the audit trail.
+
+>>> account = BankAccount(bank="Maybank", account_number="5140 1234 5678", holder="ABC Trading")
+>>> account.account_number, account.masked().account_number
+('514012345678', '****5678')
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import enum
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
 from bigledger_customers.errors import ValidationError
+from bigledger_customers.money import validate_currency
 
 __all__ = [
     "DEFAULT_RECEIVABLE_CATEGORY",
+    "BankAccount",
     "DeliveryMethod",
     "DeliveryPreference",
     "PaymentMethod",
@@ -130,3 +140,91 @@ class Preferences:
     def preferred_payment_method(self) -> PaymentMethod | None:
         """The first payment method, if any."""
         return self.payment_methods[0] if self.payment_methods else None
+
+
+#: What replaces the hidden part of a masked account number (``domain.access.MASK``).
+_MASK: Final = "****"
+_SEPARATORS: Final = str.maketrans("", "", " -.")
+
+
+def _account_number(value: str) -> str:
+    cleaned = str(value).translate(_SEPARATORS).upper()
+    if not cleaned.isalnum() or not 4 <= len(cleaned) <= 34:
+        raise ValidationError(
+            "an account number is 4-34 letters and digits (spaces and dashes are ignored)",
+            code="invalid_account_number",
+            field="bank_accounts.account_number",
+        )
+    return cleaned
+
+
+def _iban(value: str | None) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    iban = str(value).translate(_SEPARATORS).upper()
+    valid = iban.isascii() and iban.isalnum() and 15 <= len(iban) <= 34 and iban[:2].isalpha() and iban[2:4].isdigit()
+    # ISO 13616: move the first four characters to the end, letters to numbers (A=10), mod 97 is 1.
+    if not valid or int("".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])) % 97 != 1:
+        raise ValidationError("not a valid IBAN", code="invalid_iban", field="bank_accounts.iban")
+    return iban
+
+
+def _swift(value: str | None) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    code = str(value).strip().upper()
+    if len(code) not in (8, 11) or not code.isascii() or not code.isalnum() or not code[:4].isalpha():
+        raise ValidationError(
+            "a SWIFT/BIC code is 8 or 11 characters", code="invalid_swift", field="bank_accounts.swift"
+        )
+    return code
+
+
+def _currency(value: str | None) -> str | None:
+    return None if value is None else validate_currency(value)
+
+
+def _strip(value: str) -> str:
+    return str(value).strip()
+
+
+def _required(value: str) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValidationError("give the bank's name or code", code="required", field="bank_accounts.bank")
+    return text
+
+
+@attrs.frozen(kw_only=True)
+class BankAccount:
+    """A bank account of the customer (refunds, direct debits, matching incoming transfers).
+
+    ``account_number`` and ``iban`` are stored without spaces or dashes, upper case; an IBAN must
+    pass its ISO 13616 check digits. Both are sensitive (:meth:`masked`); the bank, holder and
+    SWIFT/BIC code are not.
+    """
+
+    bank: str = attrs.field(converter=_required)
+    account_number: str = attrs.field(converter=_account_number)
+    holder: str = attrs.field(default="", converter=_strip)
+    iban: str | None = attrs.field(default=None, converter=_iban)
+    swift: str | None = attrs.field(default=None, converter=_swift)
+    currency: str | None = attrs.field(default=None, converter=_currency)
+    primary: bool = False
+
+    def masked(self) -> BankAccount:
+        """The account with the number and IBAN hidden but their last four characters.
+
+        A masked account is for showing only: it bypasses the converters (a mask is no account
+        number), and ``domain.access.refuse_masked`` refuses it as input.
+        """
+        shown = copy.copy(self)
+        object.__setattr__(shown, "account_number", _hide(self.account_number))
+        object.__setattr__(shown, "iban", _hide(self.iban))
+        return shown
+
+
+def _hide(value: str | None) -> Any:
+    if value is None:
+        return None
+    return _MASK + value[-4:] if len(value) > 8 else _MASK

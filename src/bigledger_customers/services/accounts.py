@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
@@ -58,14 +57,8 @@ from bigledger_customers.domain.approvals import (
     FINANCE,
     ApprovalPolicy,
     ApprovalRequest,
-    ApprovalRule,
-    ApprovalStatus,
     ApprovalStep,
-    Comparison,
-    Condition,
 )
-from bigledger_customers.domain.approvals import approve as approve_request
-from bigledger_customers.domain.approvals import reject as reject_request
 from bigledger_customers.domain.convert import converter, structure_as
 from bigledger_customers.domain.customer import Customer, CustomerStatus
 from bigledger_customers.domain.idempotency import (
@@ -99,6 +92,14 @@ from bigledger_customers.errors import BigLedgerError, NotAllowed, NotFound, Val
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer, save_config
+from bigledger_customers.services.approvals import (
+    ApprovalHandler,
+    ApprovalService,
+    Handler,
+    open_in,
+    policy_from_json,
+    policy_to_json,
+)
 
 __all__ = [
     "AccountBalance",
@@ -272,64 +273,15 @@ def run_keyed(
         return result
 
 
-# -- approval policy (de)serialisation: condition values may be Money ------------------------------
-
-
-def _value_to_json(value: Any) -> Any:
-    if isinstance(value, Money):
-        return {"money": converter.unstructure(value)}
-    if isinstance(value, Decimal):
-        return {"decimal": str(value)}
-    if isinstance(value, tuple | list | frozenset | set):
-        return {"list": [_value_to_json(v) for v in value]}
-    return value
-
-
-def _value_from_json(value: Any) -> Any:
-    if isinstance(value, dict) and "money" in value:
-        return converter.structure(value["money"], Money)
-    if isinstance(value, dict) and "decimal" in value:
-        return Decimal(value["decimal"])
-    if isinstance(value, dict) and "list" in value:
-        return tuple(_value_from_json(v) for v in value["list"])
-    return value
-
-
-def policy_to_json(policy: ApprovalPolicy) -> list[dict[str, Any]]:
-    """The JSON form of an approval policy (stored in the config)."""
-    return [
-        {
-            "command": r.command,
-            "required": r.required,
-            "steps": [{"role": s.role, "name": s.name} for s in r.steps],
-            "conditions": [{"fact": c.fact, "op": c.op.value, "value": _value_to_json(c.value)} for c in r.conditions],
-        }
-        for r in policy.rules
-    ]
-
-
-def policy_from_json(data: Sequence[Mapping[str, Any]]) -> ApprovalPolicy:
-    """An approval policy from :func:`policy_to_json`."""
-    return ApprovalPolicy(
-        rules=[
-            ApprovalRule(
-                command=r["command"],
-                required=r["required"],
-                steps=[ApprovalStep(s["role"], s.get("name", "")) for s in r["steps"]],
-                conditions=[
-                    Condition(c["fact"], Comparison(c["op"]), _value_from_json(c["value"])) for c in r["conditions"]
-                ],
-            )
-            for r in data
-        ]
-    )
+# The approval policy's JSON form lives with the approvals service (re-exported here).
 
 
 class AccountService:
     """Accounts, balances, top-ups, income, expenses, rebates, payments and their approvals."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, approvals: ApprovalService | None = None) -> None:
         self._s = services
+        self._approval_service = approvals  # book.approvals; a private one when built alone
 
     # -- configuration -----------------------------------------------------------------------------
 
@@ -433,10 +385,13 @@ class AccountService:
         """
         actor = self._s.authorize(actor, Permission.ACCOUNTS_ENABLE)
         created = 0
+        # Counted once per run and kept up to date from each batch's count; counted again only at the
+        # end of a pass (counting a million rows per batch cost more than the batches themselves).
+        with self._s.uow(write=False) as uow:
+            total, accounts = uow.customers.count(), uow.accounts.count()
         while True:
             with self._s.uow() as uow:
                 state = dict(uow.config.get(ENABLED) or {"enabled": False, "after": ""})
-                total = uow.customers.count()
                 if state.get("enabled"):
                     return EnableReport(created=created, accounts=uow.accounts.count(), customers=total, enabled=True)
                 now = self._s.clock.now()
@@ -444,8 +399,10 @@ class AccountService:
                     after=state["after"], limit=batch_size, settlement_method=_default_method(uow), now=now
                 )
                 created += made
+                accounts += made
                 state["after"] = last or state["after"]
-                accounts = uow.accounts.count()
+                if last is None:
+                    total, accounts = uow.customers.count(), uow.accounts.count()
                 if last is None and accounts < total:
                     # A customer created during the run below the position (ids are random) was
                     # passed over: go round once more rather than claim every account exists.
@@ -613,6 +570,15 @@ class AccountService:
             uow.accounts.add(account)
         return account
 
+    def _locked_state(self, uow: UnitOfWork, account_id: str, now: dt.datetime, currency: str | None) -> Balance | None:
+        """Step 2 right after the lock: housekeeping when it is due, then the prepayment balance in
+        ``currency``; one read on SQL when nothing is overdue (the usual case)."""
+        state = uow.accounts.state(account_id, currency=currency, now=now)
+        if not state.housekeeping:
+            return state.balance
+        self._housekeeping(uow, account_id, now)
+        return uow.balances.get(account_id, currency) if currency is not None else None
+
     def _housekeeping(self, uow: UnitOfWork, account_id: str, now: dt.datetime) -> None:
         """Step 2 of every money command: release overdue holds and expire grants of the account."""
         for hold in uow.holds.overdue(now, account_id=account_id):
@@ -705,10 +671,18 @@ class AccountService:
         )
 
     def _release(
-        self, uow: UnitOfWork, hold: Hold, status: HoldStatus, actor: Actor, now: dt.datetime, reason: str
+        self,
+        uow: UnitOfWork,
+        hold: Hold,
+        status: HoldStatus,
+        actor: Actor,
+        now: dt.datetime,
+        reason: str,
+        *,
+        account: Account | None = None,
     ) -> Hold:
         """Give back everything a hold holds and close it with ``status`` (rejected or expired)."""
-        account = uow.accounts.get(hold.account_id)
+        account = account or uow.accounts.get(hold.account_id)
         assert account is not None
         if hold.prepayment:
             self._move_prepayment(uow, account, Move.release(hold.prepayment), actor, now, reason, "hold", hold.id)
@@ -908,7 +882,8 @@ class AccountService:
         before anything of the payment is written) and returns the writer that places the hold.
         """
         account = self._account(uow, customer, now)
-        self._housekeeping(uow, account.id, now)
+        first = prepayment if prepayment is not None else rebate
+        balance = self._locked_state(uow, account.id, now, first.currency if isinstance(first, Money) else None)
         if customer.status is not CustomerStatus.ACTIVE:
             raise NotAllowed(
                 f"customer {customer.code} is {customer.status}: no new payments",
@@ -937,7 +912,7 @@ class AccountService:
                     )
             shares = consume(uow.grants.for_account(account.id), rebate, as_of=now)
         if prepayment is not None:
-            self._prepayment(uow, account.id, currency).apply(Move.hold(prepayment))  # InsufficientFunds
+            (balance or Balance.zero(currency)).apply(Move.hold(prepayment))  # InsufficientFunds
         ttl = expires_in or dt.timedelta(minutes=int(uow.config.get(HOLD_TTL) or DEFAULT_HOLD_TTL_MINUTES))
         hold = Hold(
             id=self._s.new_id(),
@@ -1060,11 +1035,11 @@ class AccountService:
         With ``customer_id`` a hold of another customer is NotFound (a caller's reservation cannot
         reach other customers' holds).
         """
-        hold = self._open_hold(uow, hold_id, now, customer_id=customer_id)
+        hold, account = self._open_hold(uow, hold_id, now, customer_id=customer_id)
         if hold.kind is HoldKind.MANUAL_EXPENSE:
             raise NotAllowed("a manual expense is confirmed by its approval", code="needs_approval", field="hold")
         take_prepayment, take_rebate = split_confirmation(hold, amount=amount, prepayment=prepayment, rebate=rebate)
-        return lambda: self._settle(uow, hold, take_prepayment, take_rebate, actor, now)
+        return lambda: self._settle(uow, hold, take_prepayment, take_rebate, actor, now, account=account)
 
     def reject(self, hold_id: str, *, reason: str = "", key: str, actor: Actor) -> Hold:
         """Release everything a hold holds. A hold past its expiry is released as expired (and refused).
@@ -1092,10 +1067,10 @@ class AccountService:
         actor: Actor,
     ) -> Callable[[], Hold]:
         """:meth:`reject` inside a caller's unit of work: lock, expire, check; returns the writer."""
-        hold = self._open_hold(uow, hold_id, now, customer_id=customer_id)
+        hold, account = self._open_hold(uow, hold_id, now, customer_id=customer_id)
         if hold.kind is HoldKind.MANUAL_EXPENSE:
             raise NotAllowed("a manual expense is rejected through its approval", code="needs_approval")
-        return lambda: self._release(uow, hold, HoldStatus.REJECTED, actor, now, reason or "rejected")
+        return lambda: self._release(uow, hold, HoldStatus.REJECTED, actor, now, reason or "rejected", account=account)
 
     def _hold_customer(self, hold_id: str) -> str | None:
         """The id of the customer of hold ``hold_id`` (None when there is no such hold), for access checks."""
@@ -1103,16 +1078,26 @@ class AccountService:
             hold = uow.holds.get(hold_id) if isinstance(hold_id, str) else None
             return None if hold is None else hold.customer_id
 
-    def _open_hold(self, uow: UnitOfWork, hold_id: str, now: dt.datetime, *, customer_id: str | None = None) -> Hold:
+    def _open_hold(
+        self, uow: UnitOfWork, hold_id: str, now: dt.datetime, *, customer_id: str | None = None
+    ) -> tuple[Hold, Account | None]:
+        """The hold, read after its account is locked and housekept, checked open; and the account."""
+        # A customer's account id is the customer's id: with ``customer_id`` lock first and read the
+        # hold once; otherwise find the account from the hold and read the hold again under the lock.
+        account = uow.accounts.lock(customer_id) if customer_id is not None else None
         hold = uow.holds.get(hold_id)
         if hold is None or (customer_id is not None and hold.customer_id != customer_id):
             raise NotFound(f"no hold {hold_id!r}", code="hold_not_found", field="hold", value=hold_id)
-        uow.accounts.lock(hold.account_id)
-        self._housekeeping(uow, hold.account_id, now)
-        hold = uow.holds.get(hold_id)
-        assert hold is not None
+        if account is None or account.id != hold.account_id:
+            account = uow.accounts.lock(hold.account_id)
+            hold = uow.holds.get(hold_id)
+            assert hold is not None
+        if uow.accounts.state(hold.account_id, currency=None, now=now).housekeeping:
+            self._housekeeping(uow, hold.account_id, now)
+            hold = uow.holds.get(hold_id)
+            assert hold is not None
         hold.ensure_open(now)
-        return hold
+        return hold, account
 
     def _settle(
         self,
@@ -1122,8 +1107,10 @@ class AccountService:
         take_rebate: Sequence[GrantShare],
         actor: Actor,
         now: dt.datetime,
+        *,
+        account: Account | None = None,
     ) -> Hold:
-        account = uow.accounts.get(hold.account_id)
+        account = account or uow.accounts.get(hold.account_id)
         assert account is not None
         reason = f"payment for {hold.order}" if hold.order else (hold.reason or "confirmed")
         if take_prepayment:
@@ -1385,21 +1372,31 @@ class AccountService:
         actor = self._s.authorize(actor, Permission.ACCOUNTS_SETTLEMENT, ref)
         with self._s.uow() as uow:
             now = self._s.clock.now()
-            customer = load_customer(uow, ref)
-            account = self._account(uow, customer, now)
-            changed = change_settlement_method(account, method, now=now, payment_terms=payment_terms)
-            facts = {"from": account.settlement_method.value, "to": changed.settlement_method.value}
-            steps = self._policy(uow).steps_for("account.settlement_method", facts)
-            if steps:
-                payload = {"method": changed.settlement_method.value, "payment_terms": payment_terms}
-                request = self._open_request(
-                    uow, "account.settlement_method", "account", account.id, customer.id, steps, actor, now, payload
-                )
-                uow.commit()
-                return SettlementChange(account=account, approval=request)
-            after = self._apply_settlement(uow, account, changed, actor)
+            change = self.settlement_in(uow, load_customer(uow, ref), method, payment_terms, actor, now)
             uow.commit()
-        return SettlementChange(account=after)
+        return change
+
+    def settlement_in(
+        self,
+        uow: UnitOfWork,
+        customer: Customer,
+        method: str,
+        payment_terms: str | None,
+        actor: Actor,
+        now: dt.datetime,
+    ) -> SettlementChange:
+        """:meth:`set_settlement_method` inside ``uow`` (bulk import uses it)."""
+        account = self._account(uow, customer, now)
+        changed = change_settlement_method(account, method, now=now, payment_terms=payment_terms)
+        facts = {"from": account.settlement_method.value, "to": changed.settlement_method.value}
+        steps = self._policy(uow).steps_for("account.settlement_method", facts)
+        if steps:
+            payload = {"method": changed.settlement_method.value, "payment_terms": payment_terms}
+            request = self._open_request(
+                uow, "account.settlement_method", "account", account.id, customer.id, steps, actor, now, payload
+            )
+            return SettlementChange(account=account, approval=request)
+        return SettlementChange(account=self._apply_settlement(uow, account, changed, actor))
 
     def _apply_settlement(self, uow: UnitOfWork, before: Account, after: Account, actor: Actor) -> Account:
         uow.accounts.update(after, before.version)
@@ -1418,7 +1415,7 @@ class AccountService:
         )
         return after
 
-    # -- approvals ---------------------------------------------------------------------------------
+    # -- approvals (decided by book.approvals: services/approvals.py) ------------------------------
 
     def _open_request(
         self,
@@ -1432,27 +1429,18 @@ class AccountService:
         now: dt.datetime,
         payload: Mapping[str, Any],
     ) -> ApprovalRequest:
-        request = ApprovalRequest.open(
-            id=self._s.new_id(),
+        return open_in(
+            self._s,
+            uow,
             command=command,
             subject_type=subject_type,
             subject_id=subject_id,
             customer_id=customer_id,
-            payload=payload,
             steps=steps,
-            requested_by=actor.id,
-            at=now,
+            payload=payload,
+            actor=actor,
+            now=now,
         )
-        uow.approvals.add(request)
-        uow.events.append(
-            id=self._s.new_id(),
-            type="approval.requested",
-            aggregate_type="approval",
-            aggregate_id=request.id,
-            occurred_at=now,
-            payload={"command": command, "subject_id": subject_id, "role": steps[0].role},
-        )
-        return request
 
     @staticmethod
     def _load_approval(uow: UnitOfWork, approval_id: str) -> ApprovalRequest:
@@ -1461,108 +1449,87 @@ class AccountService:
             raise NotFound(f"no approval request {approval_id!r}", code="approval_not_found", field="approval")
         return request
 
+    @property
+    def _approvals(self) -> ApprovalService:
+        if self._approval_service is None:
+            self._approval_service = ApprovalService(self._s)
+        return self._approval_service
+
     def approve(self, approval_id: str, *, note: str = "", actor: Actor) -> ApprovalRequest:
         """Sign the current step; the last signature applies the proposed change in the same transaction.
 
-        Maker-checker: not the requester, and the actor holds the step's role and the approve
-        permission of the request's command (:data:`APPROVE_PERMISSIONS`) over its customer.
+        The same as ``book.approvals.approve``. Maker-checker: not the requester, and the actor holds
+        the step's role and the approve permission of the request's command over its customer.
         """
-        return self._decide(approval_id, approved=True, note=note, actor=actor)
+        return self._approvals.approve(approval_id, note=note, actor=actor)
 
     def reject_approval(self, approval_id: str, *, note: str = "", actor: Actor) -> ApprovalRequest:
         """Reject a request: the proposed change is discarded (a held expense is released).
 
-        Needs the same role and permission as :meth:`approve`.
+        The same as ``book.approvals.reject``; needs the same role and permission as :meth:`approve`.
         """
-        return self._decide(approval_id, approved=False, note=note, actor=actor)
+        return self._approvals.reject(approval_id, note=note, actor=actor)
 
-    def _decide(self, approval_id: str, *, approved: bool, note: str, actor: Actor) -> ApprovalRequest:
-        # Maker-checker stays with the steps (another actor, holding the step's role); on top of that
-        # the decider needs the approve permission of the request's command over its customer.
-        with self._s.uow(write=False) as uow:
-            pending = self._load_approval(uow, approval_id)
-        actor = self._s.authorize(actor, _approve_permission(pending.command), pending.customer_id)
-        with self._s.uow() as uow:
-            now = self._s.clock.now()
-            request = self._load_approval(uow, approval_id)
-            if request.customer_id:
-                uow.accounts.lock(request.customer_id)
-            decided = (approve_request if approved else reject_request)(request, actor, at=now, note=note)
-            uow.approvals.update(decided, request.version)
-            if decided.status is ApprovalStatus.APPROVED:
-                self._apply_approved(uow, decided, actor, now)
-            elif decided.status is ApprovalStatus.REJECTED:
-                self._apply_rejected(uow, decided, actor, now)
-            uow.events.append(
-                id=self._s.new_id(),
-                type="approval.decided",
-                aggregate_type="approval",
-                aggregate_id=request.id,
-                occurred_at=now,
-                payload={"command": request.command, "status": decided.status.value},
-            )
-            uow.commit()
-        return decided
+    def approval_handlers(self) -> dict[str, ApprovalHandler]:
+        """How each accounts command is applied once approved and discarded once rejected."""
+        grant = Handler(self._approve_grant, self._reject_grant, Permission.REBATE_GRANT_APPROVE)
+        return {
+            "prepayment.income": Handler(self._approve_income, self._reject_income, Permission.ACCOUNTS_INCOME_APPROVE),
+            "prepayment.expense.manual": Handler(
+                self._approve_expense, self._reject_expense, Permission.ACCOUNTS_EXPENSE_APPROVE
+            ),
+            "rebate.grant.manual": grant,
+            "rebate.grant.refund": grant,
+            "rebate.grant.order_rule": grant,
+            "account.settlement_method": Handler(
+                self._approve_settlement, permission=Permission.ACCOUNTS_SETTLEMENT_APPROVE
+            ),
+        }
 
-    def _apply_approved(self, uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
-        if request.command == "prepayment.income":
-            income = uow.account_records.get_income(request.subject_id)
-            assert income is not None
-            done = attrs.evolve(income, status=RecordStatus.APPROVED, decided_by=actor.id, decided_at=now)
-            uow.account_records.update_income(done)
-            self._apply_income(uow, done, actor, now)
-        elif request.command == "prepayment.expense.manual":
-            hold = uow.holds.get(request.subject_id)
-            assert hold is not None
-            assert hold.is_open()
-            self._settle(uow, hold, hold.prepayment, (), actor, now)
-        elif request.command.startswith("rebate.grant."):
-            grant = uow.grants.get(request.subject_id)
-            assert grant is not None
-            grant = uow.grants.set_status(grant, GrantStatus.APPROVED)
-            self._grant_entry(uow, grant, actor, now)
-        elif request.command == "account.settlement_method":
-            account = uow.accounts.get(request.subject_id)
-            assert account is not None
-            changed = change_settlement_method(
-                account, request.payload["method"], now=now, payment_terms=request.payload.get("payment_terms")
-            )
-            self._apply_settlement(uow, account, changed, actor)
+    def _approve_income(self, uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+        income = uow.account_records.get_income(request.subject_id)
+        assert income is not None
+        done = attrs.evolve(income, status=RecordStatus.APPROVED, decided_by=actor.id, decided_at=now)
+        uow.account_records.update_income(done)
+        self._apply_income(uow, done, actor, now)
 
-    def _apply_rejected(self, uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
-        if request.command == "prepayment.income":
-            income = uow.account_records.get_income(request.subject_id)
-            assert income is not None
-            done = attrs.evolve(income, status=RecordStatus.REJECTED, decided_by=actor.id, decided_at=now)
-            uow.account_records.update_income(done)
-        elif request.command == "prepayment.expense.manual":
-            hold = uow.holds.get(request.subject_id)
-            assert hold is not None
-            if hold.is_open():
-                self._release(uow, hold, HoldStatus.REJECTED, actor, now, request.decisions[-1].note or "rejected")
-        elif request.command.startswith("rebate.grant."):
-            grant = uow.grants.get(request.subject_id)
-            assert grant is not None
-            uow.grants.set_status(grant, GrantStatus.REJECTED)
+    def _reject_income(self, uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+        income = uow.account_records.get_income(request.subject_id)
+        assert income is not None
+        done = attrs.evolve(income, status=RecordStatus.REJECTED, decided_by=actor.id, decided_at=now)
+        uow.account_records.update_income(done)
 
+    def _approve_expense(self, uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+        hold = uow.holds.get(request.subject_id)
+        assert hold is not None
+        assert hold.is_open()
+        self._settle(uow, hold, hold.prepayment, (), actor, now)
 
-#: The permission that approves (or rejects) a request, by the request's command.
-APPROVE_PERMISSIONS: Mapping[str, Permission] = {
-    "prepayment.income": Permission.ACCOUNTS_INCOME_APPROVE,
-    "prepayment.expense.manual": Permission.ACCOUNTS_EXPENSE_APPROVE,
-    "rebate.grant.manual": Permission.REBATE_GRANT_APPROVE,
-    "rebate.grant.refund": Permission.REBATE_GRANT_APPROVE,
-    "rebate.grant.order_rule": Permission.REBATE_GRANT_APPROVE,
-    "account.settlement_method": Permission.ACCOUNTS_SETTLEMENT_APPROVE,
-    "credit.override": Permission.CREDIT_OVERRIDE,
-}
+    def _reject_expense(self, uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+        hold = uow.holds.get(request.subject_id)
+        assert hold is not None
+        if hold.is_open():
+            note = request.decisions[-1].note if request.decisions else ""
+            self._release(uow, hold, HoldStatus.REJECTED, actor, now, note or "rejected")
 
+    def _approve_grant(self, uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+        grant = uow.grants.get(request.subject_id)
+        assert grant is not None
+        grant = uow.grants.set_status(grant, GrantStatus.APPROVED)
+        self._grant_entry(uow, grant, actor, now)
 
-def _approve_permission(command: str) -> Permission:
-    """What deciding a request of ``command`` needs; an unknown command needs ``approval.rules.manage``."""
-    if command.startswith("rebate.grant."):
-        return Permission.REBATE_GRANT_APPROVE
-    return APPROVE_PERMISSIONS.get(command, Permission.APPROVAL_RULES_MANAGE)
+    def _reject_grant(self, uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+        grant = uow.grants.get(request.subject_id)
+        assert grant is not None
+        uow.grants.set_status(grant, GrantStatus.REJECTED)
+
+    def _approve_settlement(self, uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+        account = uow.accounts.get(request.subject_id)
+        assert account is not None
+        changed = change_settlement_method(
+            account, request.payload["method"], now=now, payment_terms=request.payload.get("payment_terms")
+        )
+        self._apply_settlement(uow, account, changed, actor)
 
 
 def _ensure_can_receive(customer: Customer) -> None:

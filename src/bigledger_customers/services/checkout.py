@@ -53,12 +53,17 @@ DEFAULT_TTL = dt.timedelta(minutes=30)
 
 
 def _usage_rules(raw: Any, cache: dict[str, Any]) -> list[UsageRule]:
-    """Usage rules from their stored JSON, parsed once per distinct document (quotes must be fast)."""
+    """Usage rules from their stored JSON, parsed once per distinct document (quotes must be fast).
+
+    The cache holds one (marker, rules) pair replaced in one assignment, so threads sharing the
+    book never see the marker of one document with the rules of another.
+    """
     marker = repr(raw)
-    if cache.get("marker") != marker:
-        cache["marker"] = marker
-        cache["rules"] = list(converter.structure(raw or [], list[UsageRule]))
-    return cache["rules"]  # type: ignore[no-any-return]
+    cached = cache.get("rules")
+    if cached is None or cached[0] != marker:
+        cached = (marker, list(converter.structure(raw or [], list[UsageRule])))
+        cache["rules"] = cached
+    return cached[1]
 
 
 class CheckoutService:
@@ -125,7 +130,9 @@ class CheckoutService:
                 )
             decision = None
             if not plan.credit.is_zero():
-                decision = credit_decision_in(uow, customer, plan.credit, now=now)
+                decision = credit_decision_in(
+                    uow, customer, plan.credit, now=now, rates=self._s.settings.integrations.rates
+                )
                 seen = {r.code for r in reasons}
                 reasons.extend(r for r in decision.reasons if r.code not in seen)
         return Quote(
@@ -167,7 +174,10 @@ class CheckoutService:
         holds_account = not plan.rebate.is_zero() or not plan.prepayment.is_zero()
 
         def check(uow: UnitOfWork, now: dt.datetime) -> Callable[[], Reservation]:
-            customer = load_customer(uow, quote.customer_id)
+            # The quote holds the customer's id: one read by id (load_customer tries the code first).
+            customer = uow.customers.get(quote.customer_id)
+            if customer is None or customer.status is CustomerStatus.MERGED:
+                customer = load_customer(uow, quote.customer_id)
             expires_at = now + ttl
             # Lock order: the account row (inside submit_payment_in), then the credit profile row.
             place_account = None

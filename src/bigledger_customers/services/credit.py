@@ -26,9 +26,9 @@ import attrs
 
 from bigledger_customers.domain import aging as ag
 from bigledger_customers.domain.access import Permission
+from bigledger_customers.domain.accounts import SettlementMethod
 from bigledger_customers.domain.approvals import (
     FINANCE,
-    ApprovalPolicy,
     ApprovalRequest,
     ApprovalStatus,
     ApprovalStep,
@@ -54,10 +54,12 @@ from bigledger_customers.domain.credit import (
     decide,
     override,
 )
+from bigledger_customers.domain.currency import ExchangeRates, RateTable, convert, total_in
 from bigledger_customers.domain.customer import Customer, CustomerStatus
 from bigledger_customers.domain.idempotency import (
     fingerprint,
 )
+from bigledger_customers.domain.rebates import rebate_balance
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.domain.terms import BUILT_IN_TERMS, PaymentTerms
 from bigledger_customers.errors import (
@@ -66,16 +68,20 @@ from bigledger_customers.errors import (
     InsufficientFunds,
     NotAllowed,
     NotFound,
+    PermissionDenied,
     ValidationError,
 )
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer, save_config
-from bigledger_customers.services.accounts import run_keyed
+from bigledger_customers.services.access import deny, out_of_scope
+from bigledger_customers.services.accounts import DEFAULT_METHOD, run_keyed
+from bigledger_customers.services.approvals import ApprovalHandler, Handler, load_policy, open_in, request_in
 
 __all__ = [
     "CreditConfig",
     "CreditService",
+    "LimitChange",
     "check_hold_in",
     "check_release_in",
     "check_settle_in",
@@ -90,6 +96,9 @@ DUNNING: Final = "credit.dunning_levels"
 DSO_DAYS: Final = "credit.dso_days"
 APPROVAL_POLICY: Final = "approvals.policy"  # the accounts service's key: one policy for every approval
 OVERRIDE: Final = "credit.override"
+LIMIT: Final = "credit.limit"
+#: Config-name prefix of the last dunning level a customer was told of (``+ customer id``).
+DUNNING_NOTIFIED: Final = "credit.dunning_notified."
 
 
 class _Unset:
@@ -212,45 +221,67 @@ def credit_decision_in(
     config: CreditConfig | None = None,
     lock: bool = False,
     override_id: str | None = None,
+    rates: ExchangeRates | None = None,
+    prepaid_cover: bool = False,
 ) -> CreditDecision:
     """The credit decision for ``customer`` ordering ``amount`` more, read in ``uow``.
 
     With ``lock`` the credit profile rows (the customer's and its group's) are locked first, so a
     hold placed right after cannot race another one (DESIGN.md section 2: check, then write).
+
+    The limit is the profile in the order's currency, else the one in the customer's default
+    currency (else its only profile). Exposure is counted in the limit's currency: open items and
+    holds in currencies without a profile of their own are converted with ``rates`` as of the
+    decision date ``as_of`` (a missing rate raises NotFound ``missing_exchange_rate``, naming the
+    pair and date). With ``prepaid_cover`` a prepaid customer is tested against its cover
+    (prepayment and rebate available) instead of a limit.
     """
     as_of = as_of or _today(now)
-    currency = amount.currency
     read = uow.credit.lock_profile if lock else uow.credit.get_profile
+    profile, currency = _limit_profile(uow, customer, amount.currency, read)
     group_root, group_profile = (None, None) if customer.parent_id is None else _group(uow, customer, currency)
-    profile = read(customer.id, currency)
     if group_root is None and profile is not None and profile.group:
         group_root, group_profile = customer, profile
     if lock and group_root is not None and group_root.id != customer.id:
         group_profile = read(group_root.id, currency)
-    items = uow.credit.items([customer.id], currency=currency)
+    table: ExchangeRates = rates if rates is not None else _NO_RATES
+    all_items = uow.credit.items([customer.id])
+    held = uow.credit.held_totals([customer.id], now)
+    counted = _counted(uow, customer, currency, all_items, held, amount.currency)
+    single = counted is None or len(counted) == 1  # one currency (the usual case): no conversion, no rates
+    items = all_items if counted is None else [i for i in all_items if i.currency in counted]
+    new_order = amount if amount.currency == currency else convert(amount, currency, table, on=as_of)
     if group_root is None or group_root.id != customer.id:
         # The customer's own open items are read anyway: their total needs no second query.
-        exposure = Exposure.of(
-            open_items=_open_total(items, currency),
-            held=uow.credit.held_total([customer.id], currency, now),
-            new_order=amount,
-        )
+        if single:
+            open_total = _open_total(items, currency)
+            held_total = held.get(currency) or Money.zero(currency)
+        else:
+            by_currency = sorted(counted or ())
+            open_total = total_in(
+                currency, [_open_total([i for i in items if i.currency == c], c) for c in by_currency], table, on=as_of
+            )
+            held_total = total_in(currency, [held[c] for c in by_currency if c in held], table, on=as_of)
+        exposure = Exposure.of(open_items=open_total, held=held_total, new_order=new_order)
     else:
-        exposure = _exposure(uow, _subtree(uow, customer.id), amount, now)
+        exposure = _exposure(uow, _subtree(uow, customer.id), new_order, now)
     group_exposure = None
     if group_root is not None and group_root.id != customer.id:
-        group_exposure = _exposure(uow, _subtree(uow, group_root.id), amount, now)
+        group_exposure = _exposure(uow, _subtree(uow, group_root.id), new_order, now)
     # Dunning levels start at 1 day overdue: with nothing overdue every policy gives the same status,
     # so the configured one is read only when it can matter.
     policy = config.dunning if config else (_dunning(uow) if _any_overdue(items, as_of) else ag.DEFAULT_DUNNING)
     dunning = ag.dunning_status(customer.id, items, as_of, policy)
     overdue = dunning.overdue.get(currency)
+    settlement, cover = _prepaid_cover(uow, customer, amount, now) if prepaid_cover else (None, None)
     facts = CreditFacts(
         customer_status=customer.status.value,
         oldest_overdue_days=dunning.oldest_overdue_days,
         overdue_amount=overdue,
         stop_supply=dunning.stop_supply,
         dunning_level=dunning.level.name if dunning.level else None,
+        settlement=settlement,
+        cover=None if cover is None else convert(cover, currency, table, on=as_of),
     )
     decision = decide(
         profile,
@@ -266,6 +297,79 @@ def credit_decision_in(
         _approved_override(uow, override_id, customer, amount)
         decision = override(decision, override_id)
     return decision
+
+
+#: No exchange rates at all: every conversion between two currencies is a missing rate.
+_NO_RATES: Final = RateTable()
+
+
+def _home_currency(customer: Customer, profiles: Sequence[CreditProfile]) -> str | None:
+    """The currency of the customer's home limit: its default currency, else its only profile's."""
+    if customer.currency is not None:
+        return customer.currency
+    return profiles[0].currency if len(profiles) == 1 else None
+
+
+def _limit_profile(
+    uow: UnitOfWork, customer: Customer, currency: str, read: Callable[[str, str], CreditProfile | None]
+) -> tuple[CreditProfile | None, str]:
+    """The profile whose limit an order in ``currency`` counts against, and the limit's currency:
+    the profile in ``currency``, else the home limit (see :func:`_home_currency`)."""
+    profile = read(customer.id, currency)
+    if profile is not None:
+        return profile, currency
+    home = (
+        customer.currency
+        if customer.currency is not None
+        else _home_currency(customer, uow.credit.profiles(customer.id))
+    )
+    if home is not None and home != currency:
+        found = read(customer.id, home)
+        if found is not None:
+            return found, home
+    return None, currency
+
+
+def _counted(
+    uow: UnitOfWork,
+    customer: Customer,
+    currency: str,
+    items: Sequence[OpenItem],
+    held: Mapping[str, Money],
+    order_currency: str,
+) -> set[str] | None:
+    """The currencies the limit in ``currency`` covers: its own and, for the home limit, those
+    without a profile of their own (read only when the customer has items in other currencies).
+    None when everything is in ``currency`` already (the usual case, checked without building sets)."""
+    if order_currency == currency and all(c == currency for c in held) and all(i.currency == currency for i in items):
+        return None
+    foreign = ({i.currency for i in items} | set(held) | {order_currency}) - {currency}
+    if not foreign:
+        return {currency}
+    profiles = uow.credit.profiles(customer.id)
+    if _home_currency(customer, profiles) != currency:
+        return {currency}
+    return {currency} | (foreign - {p.currency for p in profiles})
+
+
+def _prepaid_cover(
+    uow: UnitOfWork, customer: Customer, amount: Money, now: dt.datetime
+) -> tuple[str | None, Money | None]:
+    """``("prepaid", prepayment + rebate available)`` for a prepaid customer, else ``(method, None)``."""
+    account = uow.accounts.get(customer.id)
+    method = (
+        account.settlement_method
+        if account is not None
+        else SettlementMethod(uow.config.get(DEFAULT_METHOD) or SettlementMethod.PAY_NOW)
+    )
+    if method is not SettlementMethod.PREPAID:
+        return method.value, None
+    cover = Money.zero(amount.currency)
+    if account is not None:
+        balance = uow.balances.get(account.id, amount.currency)
+        cover += balance.available if balance is not None else cover
+        cover += rebate_balance(uow.grants.for_account(account.id), amount.currency, now).available
+    return method.value, cover
 
 
 def _refusal(decision: CreditDecision) -> BigLedgerError:
@@ -291,7 +395,16 @@ def check_hold_in(
 ) -> tuple[Callable[[], CreditHold], CreditDecision]:
     """Lock the customer's credit and decide with ``amount`` as the new order; refused (raised) when
     blocked. Writes nothing: returns the writer that places the hold, and the decision."""
-    decision = credit_decision_in(uow, customer, amount, now=now, lock=True, override_id=override_id, config=config)
+    decision = credit_decision_in(
+        uow,
+        customer,
+        amount,
+        now=now,
+        lock=True,
+        override_id=override_id,
+        config=config,
+        rates=services.settings.integrations.rates,
+    )
     if decision.outcome is CreditOutcome.BLOCK:
         raise _refusal(decision)
     hold = CreditHold(
@@ -698,16 +811,39 @@ class CreditService:
 
     # -- profiles --------------------------------------------------------------------------------
 
-    def profile(self, ref: str, currency: str) -> CreditProfile | None:
-        """The customer's credit profile in ``currency``, or None (no credit)."""
+    def profile(self, ref: str, currency: str, *, actor: Actor | None = None) -> CreditProfile | None:
+        """The customer's credit profile in ``currency``, or None (no credit).
+
+        Credit queries are read access: with an actor (given or from ``acting_as``) they need
+        ``credit.view`` over the customer (NotFound outside its scope, audited).
+        """
+        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
         with self._s.uow(write=False) as uow:
             customer = load_customer(uow, ref)
-            return uow.credit.get_profile(customer.id, currency.upper())
+            if access.covers(customer):
+                return uow.credit.get_profile(customer.id, currency.upper())
+        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
 
-    def profiles(self, ref: str) -> list[CreditProfile]:
+    def profiles(self, ref: str, *, actor: Actor | None = None) -> list[CreditProfile]:
         """Every credit profile of the customer."""
+        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
         with self._s.uow(write=False) as uow:
-            return list(uow.credit.profiles(load_customer(uow, ref).id))
+            customer = load_customer(uow, ref)
+            if access.covers(customer):
+                return list(uow.credit.profiles(customer.id))
+        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
+
+    def _whole_book(self, actor: Actor | None) -> None:
+        """A report over every customer: ``credit.view`` over all customers (a scoped reader names one)."""
+        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
+        if access.actor is not None and not access.scope.unrestricted:
+            deny(self._s, access.actor, Permission.CREDIT_VIEW, reason="out_of_scope", customer=None)
+            raise PermissionDenied(
+                f"{access.actor.id} may report on its own customers only: name one (customer=...)",
+                code="out_of_scope",
+                field=str(Permission.CREDIT_VIEW),
+                value=access.actor.id,
+            )
 
     def set_profile(
         self,
@@ -728,8 +864,49 @@ class CreditService:
     ) -> CreditProfile:
         """Create or change the customer's credit profile in ``currency``; only the arguments given change.
 
-        ``limit=None`` means no credit. ``group=True`` shares the limit with every descendant.
+        ``limit=None`` means no credit. ``group=True`` shares the limit with every descendant. A
+        limit increase that an approval rule for ``credit.limit`` governs is not applied: it waits in
+        a request (see :meth:`change_limit`, which returns it) while the other fields apply.
         """
+        return self._set_profile(
+            ref,
+            currency,
+            limit=limit,
+            terms=terms,
+            rating=rating,
+            last_review=last_review,
+            review_months=review_months,
+            policy=policy,
+            tolerance=tolerance,
+            max_overdue_days=max_overdue_days,
+            group=group,
+            expected_version=expected_version,
+            actor=actor,
+        )[0]
+
+    def change_limit(self, ref: str, currency: str, limit: Money | None, *, actor: Actor | None = None) -> LimitChange:
+        """Set the credit limit; an increase governed by a ``credit.limit`` approval rule (facts
+        ``before``, ``after``, ``increase``, ``currency``) waits in the returned request instead."""
+        profile, request = self._set_profile(ref, currency, limit=limit, actor=actor)
+        return LimitChange(profile=profile, approval=request)
+
+    def _set_profile(
+        self,
+        ref: str,
+        currency: str,
+        *,
+        limit: Money | None = UNSET,
+        terms: str | None = UNSET,
+        rating: str | None = UNSET,
+        last_review: dt.date | None = UNSET,
+        review_months: int | None = UNSET,
+        policy: str = UNSET,
+        tolerance: Money | None = UNSET,
+        max_overdue_days: int = UNSET,
+        group: bool = UNSET,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
+    ) -> tuple[CreditProfile, ApprovalRequest | None]:
         actor = self._s.authorize(
             actor,
             Permission.CREDIT_CHANGE_LIMIT
@@ -767,6 +944,12 @@ class CreditService:
                 raise Conflict("credit profile version differs", code="stale_version", field="version")
             if given.get("terms") is not None:
                 given["terms"] = _load_terms(uow, given["terms"]).code
+            request = _limit_request_in(self._s, uow, customer, base, given, actor, now)
+            if request is not None:
+                del given["limit"]
+                if not given:
+                    uow.commit()
+                    return base, request
             try:
                 after = attrs.evolve(base, **given, version=base.version + 1, updated_at=now)
             except (TypeError, ValueError) as error:
@@ -790,7 +973,7 @@ class CreditService:
                 payload={"customer_id": customer.id, "currency": after.currency, "fields": sorted(changes)},
             )
             uow.commit()
-        return after
+        return after, request
 
     # -- receivables -----------------------------------------------------------------------------
 
@@ -943,46 +1126,75 @@ class CreditService:
             uow.commit()
         return posted
 
-    def open_items(self, ref: str, currency: str | None = None) -> list[OpenItem]:
+    def open_items(self, ref: str, currency: str | None = None, *, actor: Actor | None = None) -> list[OpenItem]:
         """The customer's open items (invoice lines owed and unapplied credit), oldest due first."""
+        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
         with self._s.uow(write=False) as uow:
             customer = load_customer(uow, ref)
-            found = uow.credit.items([customer.id], currency=currency.upper() if currency else None)
-        return sorted(found, key=lambda i: (i.due, i.issued, i.document, i.line, i.id))
+            if access.covers(customer):
+                found = uow.credit.items([customer.id], currency=currency.upper() if currency else None)
+                return sorted(found, key=lambda i: (i.due, i.issued, i.document, i.line, i.id))
+        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
 
-    def items(self, ref: str) -> list[OpenItem]:
+    def items(self, ref: str, *, actor: Actor | None = None) -> list[OpenItem]:
         """Every receivable line of the customer, open or settled."""
+        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
         with self._s.uow(write=False) as uow:
             customer = load_customer(uow, ref)
-            found = uow.credit.items([customer.id], open_only=False)
-        return sorted(found, key=lambda i: (i.due, i.issued, i.document, i.line, i.id))
+            if access.covers(customer):
+                found = uow.credit.items([customer.id], open_only=False)
+                return sorted(found, key=lambda i: (i.due, i.issued, i.document, i.line, i.id))
+        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
 
     # -- exposure and decisions ------------------------------------------------------------------
 
-    def exposure(self, ref: str, currency: str, *, new_order: Money | None = None) -> Exposure:
+    def exposure(
+        self, ref: str, currency: str, *, new_order: Money | None = None, actor: Actor | None = None
+    ) -> Exposure:
         """Open receivables (net of unapplied credit) + open credit holds + ``new_order``."""
+        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
         with self._s.uow(write=False) as uow:
             customer = load_customer(uow, ref)
-            return _exposure(uow, [customer.id], new_order or Money.zero(currency), self._s.clock.now())
+            if access.covers(customer):
+                return _exposure(uow, [customer.id], new_order or Money.zero(currency), self._s.clock.now())
+        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
 
     def check(
-        self, ref: str, amount: Money, *, as_of: dt.date | None = None, override: str | None = None
+        self,
+        ref: str,
+        amount: Money,
+        *,
+        as_of: dt.date | None = None,
+        override: str | None = None,
+        actor: Actor | None = None,
     ) -> CreditDecision:
         """May the customer order ``amount`` more on credit? Allow, warn or block, with every reason.
 
         ``override`` names an approved ``credit.override`` request: a block for limit or overdue
         reasons becomes a warning (a customer that is not active, or stopped by dunning, stays blocked).
         """
+        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
         if not isinstance(amount, Money) or amount.is_negative():
             raise ValidationError("amount is a Money value, not negative", code="invalid_amount", field="amount")
         with self._s.uow(write=False) as uow:
             customer = load_customer(uow, ref)
-            return credit_decision_in(uow, customer, amount, now=self._s.clock.now(), as_of=as_of, override_id=override)
+            if access.covers(customer):
+                return credit_decision_in(
+                    uow,
+                    customer,
+                    amount,
+                    now=self._s.clock.now(),
+                    as_of=as_of,
+                    override_id=override,
+                    rates=self._s.settings.integrations.rates,
+                    prepaid_cover=True,
+                )
+        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
 
     def request_override(self, ref: str, amount: Money, *, reason: str, actor: Actor | None = None) -> ApprovalRequest:
         """Ask to let an order of up to ``amount`` through despite a block (maker-checker approval).
 
-        Approve it with ``book.accounts.approve(request.id, actor=...)`` (the requester cannot), then
+        Approve it with ``book.approvals.approve(request.id, actor=...)`` (the requester cannot), then
         pass its id as ``override=`` to :meth:`check` or to checkout.
         """
         actor = self._s.authorize(actor, Permission.CREDIT_VIEW, ref)
@@ -990,21 +1202,19 @@ class CreditService:
         with self._s.uow() as uow:
             now = self._s.clock.now()
             customer = load_customer(uow, ref)
-            data = uow.config.get(APPROVAL_POLICY)
-            policy = ApprovalPolicy() if data is None else _policy_from_json(data)
-            steps = policy.steps_for(OVERRIDE, {"amount": amount}) or (ApprovalStep(FINANCE),)
-            request = ApprovalRequest.open(
-                id=self._s.new_id(),
+            steps = load_policy(uow).steps_for(OVERRIDE, {"amount": amount}) or (ApprovalStep(FINANCE),)
+            request = open_in(
+                self._s,
+                uow,
                 command=OVERRIDE,
                 subject_type="customer",
                 subject_id=customer.id,
                 customer_id=customer.id,
                 payload={"amount": converter.unstructure(amount), "reason": reason},
                 steps=steps,
-                requested_by=actor.id,
-                at=now,
+                actor=actor,
+                now=now,
             )
-            uow.approvals.add(request)
             self._s.record(
                 uow,
                 actor=actor,
@@ -1012,8 +1222,6 @@ class CreditService:
                 entity_type="credit",
                 entity_id=customer.id,
                 changes={"override": [None, request.id], "amount": [None, str(amount)]},
-                event="approval.requested",
-                payload={"command": OVERRIDE, "subject_id": customer.id, "role": steps[0].role},
             )
             uow.commit()
         return request
@@ -1098,20 +1306,33 @@ class CreditService:
         args = {"hold": hold_id, "amount": amount, "invoice": invoice, "issued": issued}
         return self._keyed("credit.settle", key, args, CreditHold, run)  # type: ignore[no-any-return]
 
-    def get_hold(self, hold_id: str) -> CreditHold:
-        """A credit hold by id."""
+    def get_hold(self, hold_id: str, *, actor: Actor | None = None) -> CreditHold:
+        """A credit hold by id (with an actor: ``credit.view`` over its customer, else NotFound)."""
+        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
         with self._s.uow(write=False) as uow:
             hold = uow.credit.get_hold(hold_id)
-        if hold is None:
+            owner = uow.customers.get(hold.customer_id) if hold is not None and access.actor is not None else None
+        if hold is None or (owner is not None and not access.covers(owner)):
+            if hold is not None and access.actor is not None:
+                deny(self._s, access.actor, Permission.CREDIT_VIEW, reason="out_of_scope", customer=hold.customer_id)
             raise NotFound(f"no credit hold {hold_id!r}", code="hold_not_found", field="hold")
         return hold
 
     # -- reports ---------------------------------------------------------------------------------
 
     def aging(
-        self, as_of: dt.date | None = None, *, customer: str | None = None, currency: str | None = None
+        self,
+        as_of: dt.date | None = None,
+        *,
+        customer: str | None = None,
+        currency: str | None = None,
+        actor: Actor | None = None,
     ) -> ag.AgingReport:
-        """Open receivables by days past due as of ``as_of`` (default today), per customer and in total."""
+        """Open receivables by days past due as of ``as_of`` (default today), per customer and in total.
+
+        With an actor: ``credit.view``; a scoped reader names one of its customers (the whole book
+        is refused, PermissionDenied ``out_of_scope``)."""
+        self._visible(customer, actor)
         with self._s.uow(write=False) as uow:
             day = _date(as_of, "as_of") if as_of is not None else _today(self._s.clock.now())
             config = _config(uow)
@@ -1122,8 +1343,11 @@ class CreditService:
                 items = uow.credit.all_open_items(cur)
         return ag.aging_report(items, day, config.buckets)
 
-    def dso(self, currency: str, *, as_of: dt.date | None = None, customer: str | None = None) -> Decimal | None:
+    def dso(
+        self, currency: str, *, as_of: dt.date | None = None, customer: str | None = None, actor: Actor | None = None
+    ) -> Decimal | None:
         """Days sales outstanding: open receivables / credit sales of the DSO period x its days."""
+        self._visible(customer, actor)
         with self._s.uow(write=False) as uow:
             day = _date(as_of, "as_of") if as_of is not None else _today(self._s.clock.now())
             config = _config(uow)
@@ -1136,12 +1360,22 @@ class CreditService:
         open_total = report.totals[0].net if report.totals else Money.zero(cur)
         return ag.days_sales_outstanding(open_total, sales, period_days=config.dso_days)
 
-    def payment_behaviour(self, ref: str) -> ag.PaymentBehaviour:
+    def payment_behaviour(self, ref: str, *, actor: Actor | None = None) -> ag.PaymentBehaviour:
         """Average days late and share paid late over the customer's settled invoice lines."""
-        return ag.payment_behaviour(self.items(ref))
+        return ag.payment_behaviour(self.items(ref, actor=actor))
 
-    def dunning(self, as_of: dt.date | None = None, *, customer: str | None = None) -> list[ag.DunningStatus]:
+    def _visible(self, customer: str | None, actor: Actor | None) -> None:
+        """Check read access for a report on ``customer`` (None: the whole book)."""
+        if customer is None:
+            self._whole_book(actor)
+        else:
+            self.profiles(customer, actor=actor)
+
+    def dunning(
+        self, as_of: dt.date | None = None, *, customer: str | None = None, actor: Actor | None = None
+    ) -> list[ag.DunningStatus]:
         """The dunning level and next action of every customer with overdue items (or of one customer)."""
+        self._visible(customer, actor)
         with self._s.uow(write=False) as uow:
             day = _date(as_of, "as_of") if as_of is not None else _today(self._s.clock.now())
             config = _config(uow)
@@ -1154,8 +1388,184 @@ class CreditService:
         statuses = [ag.dunning_status(c, items, day, config.dunning) for c, items in sorted(by_customer.items())]
         return [s for s in statuses if s.oldest_overdue_days > 0]
 
+    def run_dunning(self, as_of: dt.date | None = None, *, actor: Actor | None = None) -> list[ag.DunningStatus]:
+        """Announce every dunning level reached: one ``credit.dunning_level_reached`` event (and audit
+        entry) per customer that reached a higher level than it was last told of; returns their statuses.
 
-def _policy_from_json(data: Any) -> ApprovalPolicy:
-    from bigledger_customers.services.accounts import policy_from_json  # the accounts service owns the format
+        The library decides what to send, the host sends it: ``book.integrations.dispatch`` turns
+        the events into e-mails and text messages to the customer through the host's Notifier. A
+        rerun on the same day writes nothing new. When the oldest overdue item changes (paid, or a
+        new episode), the customer is told its level again. Needs ``credit.manage``.
+        """
+        actor = self._s.authorize(actor, Permission.CREDIT_MANAGE)
+        reached: list[ag.DunningStatus] = []
+        with self._s.uow() as uow:
+            now = self._s.clock.now()
+            day = _date(as_of, "as_of") if as_of is not None else _today(now)
+            config = _config(uow)
+            by_customer: dict[str, list[OpenItem]] = {}
+            for item in uow.credit.all_open_items():
+                by_customer.setdefault(item.customer_id, []).append(item)
+            for customer_id, items in sorted(by_customer.items()):
+                status = ag.dunning_status(customer_id, items, day, config.dunning)
+                if status.level is None:
+                    continue
+                since = (day - dt.timedelta(days=status.oldest_overdue_days)).isoformat()
+                marker = f"{DUNNING_NOTIFIED}{customer_id}"
+                told = uow.config.get(marker) or {}
+                if told.get("overdue_since") == since and int(told.get("days") or 0) >= status.level.days:
+                    continue
+                customer = uow.customers.get(customer_id)
+                if customer is None or customer.status is CustomerStatus.MERGED:
+                    continue
+                uow.config.put(marker, {"level": status.level.name, "days": status.level.days, "overdue_since": since})
+                self._s.record(
+                    uow,
+                    actor=actor,
+                    action="credit.dunning_level_reached",
+                    entity_type="credit",
+                    entity_id=customer_id,
+                    changes={"dunning_level": [told.get("level"), status.level.name]},
+                    event="credit.dunning_level_reached",
+                    payload={
+                        "customer_id": customer_id,
+                        "code": customer.code,
+                        "level": status.level.name,
+                        "action": status.level.action,
+                        "stop_supply": status.level.stop_supply,
+                        "days_overdue": status.oldest_overdue_days,
+                        "overdue": [converter.unstructure(m) for _, m in sorted(status.overdue.items())],
+                        "as_of": day.isoformat(),
+                    },
+                )
+                reached.append(status)
+            uow.commit()
+        return reached
 
-    return policy_from_json(data)
+
+def _limit_request_in(
+    services: Services,
+    uow: UnitOfWork,
+    customer: Customer,
+    base: CreditProfile,
+    given: Mapping[str, Any],
+    actor: Actor,
+    now: dt.datetime,
+) -> ApprovalRequest | None:
+    """A ``credit.limit`` request when ``given`` raises the limit and a rule governs the increase."""
+    if "limit" not in given or given["limit"] is None:
+        return None
+    new: Money = given["limit"]
+    if not isinstance(new, Money) or new.currency != base.currency:
+        return None  # the profile rejects it below
+    old = base.limit if base.limit is not None else Money.zero(base.currency)
+    if new <= old:
+        return None
+    facts = {"currency": base.currency, "before": old, "after": new, "increase": new - old}
+    return request_in(
+        services,
+        uow,
+        command=LIMIT,
+        facts=facts,
+        subject_type="credit",
+        subject_id=customer.id,
+        customer_id=customer.id,
+        payload={
+            "currency": base.currency,
+            "before": converter.unstructure(base.limit),
+            "after": converter.unstructure(new),
+        },
+        actor=actor,
+        now=now,
+    )
+
+
+def _save_limit(
+    services: Services,
+    uow: UnitOfWork,
+    base: CreditProfile,
+    limit: Money | None,
+    actor: Actor,
+    now: dt.datetime,
+    approval_id: str | None = None,
+) -> CreditProfile:
+    """Write the new limit of a locked profile, with its audit entry and event."""
+    after = attrs.evolve(base, limit=limit, version=base.version + 1, updated_at=now)
+    uow.credit.save_profile(after, base.version)
+    changes: dict[str, Any] = {"limit": [converter.unstructure(base.limit), converter.unstructure(limit)]}
+    if approval_id is not None:
+        changes["approval"] = [None, approval_id]
+    services.record(
+        uow,
+        actor=actor,
+        action="credit.set_profile",
+        entity_type="credit",
+        entity_id=base.customer_id,
+        changes=changes,
+        event="credit.profile_changed",
+        payload={"customer_id": base.customer_id, "currency": base.currency, "fields": ["limit"]},
+    )
+    return after
+
+
+def change_limit_in(
+    services: Services,
+    uow: UnitOfWork,
+    customer: Customer,
+    currency: str,
+    limit: Money | None,
+    actor: Actor,
+    now: dt.datetime,
+) -> LimitChange:
+    """Inside ``uow``: set the credit limit, or open a ``credit.limit`` request when a rule governs
+    the increase (used by bulk import)."""
+    if customer.status in (CustomerStatus.VOIDED, CustomerStatus.MERGED):
+        raise NotAllowed(f"customer {customer.code} is {customer.status}", code="customer_voided")
+    currency = currency.upper()
+    base = uow.credit.lock_profile(customer.id, currency) or CreditProfile(customer_id=customer.id, currency=currency)
+    request = _limit_request_in(services, uow, customer, base, {"limit": limit}, actor, now)
+    if request is not None:
+        return LimitChange(profile=base, approval=request)
+    if base.limit == limit:
+        return LimitChange(profile=base)
+    try:
+        return LimitChange(profile=_save_limit(services, uow, base, limit, actor, now))
+    except (TypeError, ValueError) as error:
+        if isinstance(error, BigLedgerError):
+            raise
+        raise ValidationError(str(error), code="invalid_profile", field="limit") from None
+
+
+def approval_handlers(services: Services) -> dict[str, ApprovalHandler]:
+    """The credit commands decided through ``book.approvals``."""
+
+    def apply_limit(uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+        currency = request.payload["currency"]
+        before = uow.credit.lock_profile(request.subject_id, currency) or CreditProfile(
+            customer_id=request.subject_id, currency=currency
+        )
+        if converter.unstructure(before.limit) != request.payload["before"]:
+            raise Conflict(
+                "the limit changed since the request; reject it and ask again",
+                code="stale_request",
+                field="limit",
+                value=str(before.limit),
+            )
+        limit = converter.structure(request.payload["after"], Money)
+        _save_limit(services, uow, before, limit, actor, now, request.id)
+
+    def approved_override(uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+        """The approved request is the override itself: checkout names it."""
+
+    return {
+        LIMIT: Handler(apply_limit, permission=Permission.CREDIT_OVERRIDE),
+        OVERRIDE: Handler(approved_override, permission=Permission.CREDIT_OVERRIDE),
+    }
+
+
+@attrs.frozen
+class LimitChange:
+    """The profile after a limit change, or the approval request the increase waits in."""
+
+    profile: CreditProfile
+    approval: ApprovalRequest | None = None

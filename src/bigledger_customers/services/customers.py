@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
 from bigledger_customers.domain import customer as rules
 from bigledger_customers.domain.access import Permission, refuse_masked
+from bigledger_customers.domain.approvals import ApprovalRequest
 from bigledger_customers.domain.convert import structure, structure_as, unstructure
 from bigledger_customers.domain.customer import (
     Address,
@@ -25,14 +26,31 @@ from bigledger_customers.domain.reference import NumberingScheme
 from bigledger_customers.domain.search import DEFAULT_COUNT_LIMIT, CustomerQuery, Page, SortKey
 from bigledger_customers.domain.validation import normalise_code
 from bigledger_customers.errors import ConcurrencyError, Conflict, ImportReport, NotAllowed, ValidationError
+from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer
 from bigledger_customers.services.access import mask_changes, out_of_scope
 from bigledger_customers.services.accounts import ensure_account_on_create
+from bigledger_customers.services.approvals import ApprovalHandler, Handler, load_policy, request_in
 from bigledger_customers.services.duplicates import DuplicateService, screen_new_customer
 from bigledger_customers.services.hierarchy import lock_hierarchy
 
-__all__ = ["CustomerService"]
+__all__ = ["RESTORE", "CustomerService", "StatusChange"]
+
+#: The approval command of restoring a voided customer (DESIGN.md section 3, Approvals).
+RESTORE: Final = "customer.restore"
+
+
+@attrs.frozen
+class StatusChange:
+    """The customer after a restore, or (unchanged) with the approval request the restore waits in."""
+
+    customer: Customer
+    approval: ApprovalRequest | None = None
+
+
+def _restore_facts(customer: Customer) -> dict[str, Any]:
+    return {"status": customer.status.value, "customer_type": customer.customer_type, "country": customer.country}
 
 
 class CustomerService:
@@ -87,6 +105,9 @@ class CustomerService:
         phone_region: str | None = None,
         count_limit: int = DEFAULT_COUNT_LIMIT,
         actor: Actor | None = None,
+        credit_limit_min: Money | None = None,
+        credit_limit_max: Money | None = None,
+        credit_currency: str | None = None,
     ) -> Page[Customer]:
         """Customers matching every given filter, in ``sort`` order, ``limit`` at a time.
 
@@ -95,6 +116,9 @@ class CustomerService:
         accents and width; a whole phone number is read in ``phone_region`` and matched in E.164.
         The first page carries ``total`` (exact up to ``count_limit``, else flagged an estimate).
         With an actor, only customers in its data scope match (the filter is part of the query).
+        ``credit_limit_min`` / ``credit_limit_max`` (inclusive) keep customers whose credit limit in that
+        currency is in the range; ``sort="credit_limit"`` sorts by the limit in ``credit_currency`` (or
+        the range's currency), customers without a limit in it first.
         """
         access = self._s.read_access(actor)
         try:
@@ -117,6 +141,9 @@ class CustomerService:
                 phone_region=phone_region,
                 count_limit=count_limit,
                 scope=access.scope_or_none(),
+                credit_limit_min=credit_limit_min,
+                credit_limit_max=credit_limit_max,
+                credit_currency=credit_currency,
             )
         except ValueError as error:
             if isinstance(error, ValidationError):
@@ -239,13 +266,15 @@ class CustomerService:
             uow.commit()
         return customer
 
-    def find_duplicates(self, data: Mapping[str, Any] | str, *, limit: int = 10) -> list[DuplicateMatch]:
+    def find_duplicates(
+        self, data: Mapping[str, Any] | str, *, limit: int = 10, actor: Actor | None = None
+    ) -> list[DuplicateMatch]:
         """Existing customers that look like ``data`` (a would-be customer) or a customer's code/id.
 
         Call it before :meth:`create` to show a user the likely duplicates; the same check runs
-        inside create (DESIGN.md section 3, Duplicates).
+        inside create (DESIGN.md section 3, Duplicates). With an actor, only its data scope.
         """
-        return DuplicateService(self._s).find(data, limit=limit)
+        return DuplicateService(self._s).find(data, limit=limit, actor=actor)
 
     # -- change --------------------------------------------------------------------------------
 
@@ -294,7 +323,15 @@ class CustomerService:
         if to is CustomerStatus.MERGED:
             raise NotAllowed("customers become merged only by a merge", code="invalid_transition", field="status")
 
-        def change(_: UnitOfWork, customer: Customer) -> Customer:
+        def change(uow: UnitOfWork, customer: Customer) -> Customer:
+            if (
+                customer.status is CustomerStatus.VOIDED
+                and to is CustomerStatus.ACTIVE
+                and load_policy(uow).needs_approval(RESTORE, _restore_facts(customer))
+            ):
+                raise NotAllowed(
+                    f"restoring {customer.code} needs approval; call restore()", code="needs_approval", field="status"
+                )
             return rules.transition(customer, to, reason=reason)
 
         return self._change(
@@ -306,6 +343,59 @@ class CustomerService:
             editable=False,
             event="customer.status_changed",
         )
+
+    def restore(self, ref: str, *, reason: str | None = None, actor: Actor | None = None) -> StatusChange:
+        """Restore a voided customer to active; when a ``customer.restore`` approval rule governs it
+        (facts ``status``, ``customer_type``, ``country``), the restore waits in the returned request.
+
+        Needs ``customer.set_status`` and ``customer.void``.
+        """
+        actor = self._s.authorize(actor, Permission.CUSTOMER_SET_STATUS, ref)
+        self._s.authorize(actor, Permission.CUSTOMER_VOID, ref)
+        with self._s.uow() as uow:
+            now = self._s.clock.now()
+            customer = load_customer(uow, ref, follow_merge=False)
+            restored = rules.transition(customer, CustomerStatus.ACTIVE, reason=reason)  # refuses non-voided
+            if customer.status is CustomerStatus.VOIDED:
+                request = request_in(
+                    self._s,
+                    uow,
+                    command=RESTORE,
+                    facts=_restore_facts(customer),
+                    subject_type="customer",
+                    subject_id=customer.id,
+                    customer_id=customer.id,
+                    payload={
+                        "status": [customer.status.value, "active"],
+                        "reason": reason,
+                        "version": customer.version,
+                    },
+                    actor=actor,
+                    now=now,
+                )
+                if request is not None:
+                    uow.commit()
+                    return StatusChange(customer=customer, approval=request)
+            after = self._save(uow, customer, restored, actor, "customer.set_status", "customer.status_changed")
+            uow.commit()
+        return StatusChange(customer=after)
+
+    def approval_handlers(self) -> dict[str, ApprovalHandler]:
+        """The customer commands decided through ``book.approvals``: ``customer.restore``."""
+
+        def apply_restore(uow: UnitOfWork, request: ApprovalRequest, actor: Actor, now: dt.datetime) -> None:
+            customer = load_customer(uow, request.subject_id, follow_merge=False)
+            if customer.status is not CustomerStatus.VOIDED:
+                raise NotAllowed(
+                    f"customer {customer.code} is {customer.status}, not voided",
+                    code="stale_request",
+                    field="status",
+                )
+            restored = rules.transition(customer, CustomerStatus.ACTIVE, reason=request.payload.get("reason"))
+            self._save(uow, customer, restored, actor, "customer.set_status", "customer.status_changed")
+
+        # The rule's step role says who approves; the permission only keeps the approver's data scope.
+        return {RESTORE: Handler(apply_restore, permission=Permission.CUSTOMER_READ)}
 
     def set_parent(
         self,

@@ -30,7 +30,7 @@ from bigledger_customers.integrations import AddressVerifier, CreditBureau, Noti
 from bigledger_customers.money import Money
 from bigledger_customers.services._base import Services, load_customer
 
-__all__ = ["NOTIFICATION_RULES", "IntegrationService", "NotificationRule", "notifications_for"]
+__all__ = ["NOTIFICATION_RULES", "REBATE_GRANT_COMMANDS", "IntegrationService", "NotificationRule", "notifications_for"]
 
 
 def _channels(values: Iterable[NotificationChannel | str]) -> tuple[NotificationChannel, ...]:
@@ -44,11 +44,22 @@ class NotificationRule:
     ``audience`` is ``"customer"`` (the primary contact, else the first with an address for the
     channel) or a name in ``Integrations.recipients`` (``"administrators"``, ``"finance"``...). When
     the event's payload has ``recipients`` (a list of such names), those replace the audience.
+    ``when`` narrows the rule to events whose payload holds one of the listed values under each key
+    (``{"status": ("approved",)}``).
     """
 
     template: str
     audience: str = "customer"
     channels: tuple[NotificationChannel, ...] = attrs.field(default=(NotificationChannel.EMAIL,), converter=_channels)
+    when: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, hash=False)
+
+    def applies(self, event: Event) -> bool:
+        """True when ``event``'s payload meets every ``when`` condition."""
+        return all(str(event.payload.get(key)) in allowed for key, allowed in self.when.items())
+
+
+#: Approval commands whose approval gives a customer a rebate grant.
+REBATE_GRANT_COMMANDS: Final = ("rebate.grant.manual", "rebate.grant.refund", "rebate.grant.order_rule")
 
 
 #: The default rules (docs/events.md lists the events). Hosts pass their own to :meth:`IntegrationService.dispatch`.
@@ -57,11 +68,24 @@ NOTIFICATION_RULES: Final[Mapping[str, NotificationRule]] = {
     "rebate.order_grant_created": NotificationRule(template="rebate_granted", audience="administrators"),
     # DESIGN.md section 5: enabling accounts for every customer notifies the administrators.
     "accounts.enabled": NotificationRule(template="accounts_enabled", audience="administrators"),
-    # DESIGN.md section 4, collections: a customer reaching a dunning level hears of it by e-mail and SMS.
+    # A rebate grant that needed approval tells the customer once it is approved.
+    "approval.decided": NotificationRule(
+        template="rebate_granted", when={"status": ("approved",), "command": REBATE_GRANT_COMMANDS}
+    ),
+    # DESIGN.md section 4, collections: a customer reaching a dunning level hears of it by e-mail and SMS
+    # (``book.credit.run_dunning`` writes the event once per level reached).
     "credit.dunning_level_reached": NotificationRule(
         template="dunning", channels=(NotificationChannel.EMAIL, NotificationChannel.SMS)
     ),
 }
+
+
+def _customer_of(event: Event) -> str | None:
+    """The customer an event is about: its aggregate, else the payload's ``customer_id``."""
+    if event.aggregate_type == "customer":
+        return event.aggregate_id
+    found = event.payload.get("customer_id")
+    return found if isinstance(found, str) and found else None
 
 
 def _customer_addresses(customer: Customer, channel: NotificationChannel) -> list[str]:
@@ -91,6 +115,8 @@ def notifications_for(
     ...     recipients={"administrators": ["ops@example.com"]})]
     [('ops@example.com', 'accounts_enabled')]
     """
+    if not rule.applies(event):
+        return []
     audiences = event.payload.get("recipients") or [rule.audience]
     found: list[Notification] = []
     for channel in rule.channels:
@@ -211,13 +237,15 @@ class IntegrationService:
             events = list(uow.events.read(after, limit))
             customers: dict[str, Customer | None] = {}
             for event in events:
-                if event.type in table and event.aggregate_type == "customer" and event.aggregate_id not in customers:
-                    customers[event.aggregate_id] = uow.customers.get(event.aggregate_id)
+                customer_id = _customer_of(event)
+                if event.type in table and customer_id is not None and customer_id not in customers:
+                    customers[customer_id] = uow.customers.get(customer_id)
         position = after
         for event in events:
             rule = table.get(event.type)
             if rule is not None:
-                customer = customers.get(event.aggregate_id) if event.aggregate_type == "customer" else None
+                customer_id = _customer_of(event)
+                customer = customers.get(customer_id) if customer_id is not None else None
                 for message in notifications_for(event, rule, customer=customer, recipients=recipients):
                     notifier.send(message)
             position = event.position

@@ -29,7 +29,7 @@ from bigledger_customers.domain.records import Actor
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer
 
-__all__ = ["EXPORT_FORMAT", "PrivacyHook", "PrivacyService"]
+__all__ = ["EXPORT_FORMAT", "AccountsPrivacyHook", "PrivacyHook", "PrivacyService"]
 
 #: Names the shape of :meth:`PrivacyService.export` documents; bumped when the shape changes.
 EXPORT_FORMAT: Final = "bigledger-customers/personal-data-export/1"
@@ -54,6 +54,32 @@ class PrivacyHook(Protocol):
 
 def _json(value: Any) -> Any:
     return unstructure(value)
+
+
+class AccountsPrivacyHook:
+    """The accounts module's part in erasures: free text of the customer's account records.
+
+    Grant reasons, hold and expense reasons, top-up and income references become :data:`ERASED`
+    (they are typed by people and can name one); so do the same texts where they were copied:
+    ledger entry reasons, stored idempotent outcomes and approval requests. Every amount, date,
+    status and id stays as it was. Export adds nothing here (``book.accounts`` reads them).
+    """
+
+    name: str = "accounts"
+
+    def export(self, uow: UnitOfWork, customer: Customer) -> Any:
+        """Nothing extra: balances and records are read through ``book.accounts``."""
+        return None
+
+    def erase(self, uow: UnitOfWork, customer: Customer) -> None:
+        """Blank the customer's free text in account records and wherever it was copied."""
+        values = set(uow.account_records.erase_text(customer.id, ERASED))
+        values.update(uow.grants.erase_reasons(customer.id, ERASED))
+        values.update(uow.holds.erase_reasons(customer.id, ERASED))
+        if values:
+            uow.ledger.erase_reasons(customer.id, values, ERASED)
+            uow.idempotency.erase_text(customer.id, values, ERASED)
+            uow.approvals.erase_text(customer.id, values, ERASED)
 
 
 class PrivacyService:

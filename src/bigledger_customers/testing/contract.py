@@ -9,7 +9,8 @@ empty :class:`~bigledger_customers.Book` on a :class:`~bigledger_customers.testi
             return connect("memory://", clock=FrozenClock())
 
 Class names here do not start with ``Test`` so pytest does not collect them twice.
-A host can run the suite against its own adapter in exactly the same way.
+A host can run the suite against its own adapter in exactly the same way, subclassing every class in
+:data:`ALL_CONTRACTS` (docs/testing.md; ``tests/host_example/test_host_adapter.py`` is an example).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ from bigledger_customers.testing.contract_accounts import (
     AccountStateMachineContract,
 )
 from bigledger_customers.testing.contract_credit import CheckoutContract, CreditConcurrencyContract, CreditContract
+from bigledger_customers.testing.contract_credit_currency import (
+    CreditNotificationContract,
+    MultiCurrencyCreditContract,
+    PrepaidCoverContract,
+)
 from bigledger_customers.testing.contract_search import SearchContract
 
 __all__ = [
@@ -441,4 +447,7 @@ ALL_CONTRACTS = (
     CreditContract,
     CreditConcurrencyContract,
     CheckoutContract,
+    MultiCurrencyCreditContract,
+    PrepaidCoverContract,
+    CreditNotificationContract,
 )

@@ -17,11 +17,13 @@ import attrs
 import pytest
 
 from bigledger_customers._book import Book
-from bigledger_customers.domain.access import DEFAULT_ACCESS_POLICY, Permission, Role
+from bigledger_customers.domain.access import DEFAULT_ACCESS_POLICY, Grant, Permission, Role, Scope
 from bigledger_customers.domain.customer import Customer
 from bigledger_customers.domain.records import Actor
+from bigledger_customers.domain.terms import PaymentTerms
 from bigledger_customers.errors import NotFound, PermissionDenied, ValidationError
 from bigledger_customers.integrations import Integrations
+from bigledger_customers.money import Money
 from bigledger_customers.services._base import Settings
 from bigledger_customers.services.access import acting_as
 from bigledger_customers.testing.fakes import FakeCreditBureau
@@ -55,6 +57,7 @@ def _customer(book: Book, code: str, *, rep: str = "REP-1", branch: str = "KUL")
             "sales_rep": rep,
             "branch": branch,
             "tax_numbers": {"sst": "W10-1808-32000001"},
+            "bank_accounts": [{"bank": "Maybank", "account_number": "5140-1234-5678", "swift": "MBBEMYKL"}],
             "addresses": [{"kind": "billing", "lines": ["1 Jalan Ampang"], "postcode": "50450", "country": "MY"}],
         },
         actor=ADMIN,
@@ -71,6 +74,8 @@ class Command:
     name: str
     permissions: tuple[str, ...]
     run: Callable[[Book, Actor, Customer], tuple[str, str]]
+    #: What the command needs beforehand, done by an admin before the snapshot is taken.
+    setup: Callable[[Book, Customer], object] | None = None
 
 
 def _on_customer(result: Any, customer: Customer) -> tuple[str, str]:
@@ -101,6 +106,35 @@ def _define_field(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
 def _numbering(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
     book.reference.set_numbering(prefix="C-", actor=actor)
     return ("numbering", "customer")
+
+
+def _credit(result: Any, customer: Customer) -> tuple[str, str]:
+    return ("credit", customer.id)
+
+
+def _terms(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
+    return ("payment_terms", book.credit.define_terms(PaymentTerms.net(45, code=f"N45-{c.code}"), actor=actor).code)
+
+
+def _configure_credit(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
+    book.credit.configure(dso_days=60, actor=actor)
+    return ("config", "credit")
+
+
+def _hold(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
+    later = book.services.clock.now() + dt.timedelta(hours=1)
+    book.credit.hold(c.code, Money("10", "MYR"), reference="SO-1", expires_at=later, key=f"h-{c.code}", actor=actor)
+    return ("credit", c.id)
+
+
+def _overdue(book: Book, c: Customer) -> object:
+    day = book.services.clock.now().date()
+    return book.credit.post_invoice(c.code, f"OLD-{c.code}", Money("5", "MYR"), issued=day, due=day, actor=ADMIN)
+
+
+def _dunning(book: Book, actor: Actor, c: Customer) -> tuple[str, str]:
+    assert book.credit.run_dunning(book.services.clock.now().date() + dt.timedelta(days=2), actor=actor)
+    return ("credit", c.id)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -147,6 +181,61 @@ COMMANDS: tuple[Command, ...] = (
     Command("reference.add", (P.REFERENCE_MANAGE,), _reference),
     Command("reference.define_field", (P.REFERENCE_MANAGE,), _define_field),
     Command("reference.set_numbering", (P.REFERENCE_MANAGE,), _numbering),
+    Command(
+        "credit.change_limit",
+        (P.CREDIT_CHANGE_LIMIT,),
+        lambda b, a, c: _credit(b.credit.set_profile(c.code, "MYR", limit=Money("500", "MYR"), actor=a), c),
+    ),
+    Command(
+        "credit.set_terms",
+        (P.CREDIT_MANAGE,),
+        lambda b, a, c: _credit(b.credit.set_profile(c.code, "MYR", terms="COD", actor=a), c),
+    ),
+    Command("credit.define_terms", (P.CREDIT_MANAGE,), _terms),
+    Command("credit.configure", (P.CREDIT_MANAGE,), _configure_credit),
+    Command(
+        "credit.post_invoice",
+        (P.RECEIVABLES_POST,),
+        lambda b, a, c: _credit(
+            b.credit.post_invoice(c.code, f"INV-{c.code}", Money("10", "MYR"), issued=dt.date(2026, 1, 1), actor=a), c
+        ),
+    ),
+    Command(
+        "credit.hold",
+        (P.ACCOUNTS_PAY,),
+        _hold,
+        lambda b, c: b.credit.set_profile(c.code, "MYR", limit=Money("1000", "MYR"), actor=ADMIN),
+    ),
+    Command("credit.run_dunning", (P.CREDIT_MANAGE,), _dunning, _overdue),
+)
+
+
+@attrs.frozen
+class Query:
+    """One read of the matrix: the permission it needs and how to run it on customer ``c``."""
+
+    name: str
+    permission: str
+    run: Callable[[Book, Actor, Customer], object]
+
+
+QUERIES: tuple[Query, ...] = (
+    Query("customers.get", P.CUSTOMER_READ, lambda b, a, c: b.customers.get(c.code, actor=a)),
+    Query("customers.search", P.CUSTOMER_READ, lambda b, a, c: b.customers.search(actor=a)),
+    Query("customers.export", P.CUSTOMER_EXPORT, lambda b, a, c: list(b.customers.export(actor=a))),
+    Query("duplicates.find", P.CUSTOMER_READ, lambda b, a, c: b.duplicates.find(c.code, actor=a)),
+    Query("duplicates.find_draft", P.CUSTOMER_READ, lambda b, a, c: b.duplicates.find({"name": "x"}, actor=a)),
+    Query("duplicates.report", P.CUSTOMER_READ, lambda b, a, c: list(b.duplicates.report(actor=a))),
+    Query("duplicates.merges", P.CUSTOMER_READ, lambda b, a, c: b.duplicates.merges(c.code, actor=a)),
+    Query("customers.find_duplicates", P.CUSTOMER_READ, lambda b, a, c: b.customers.find_duplicates(c.code, actor=a)),
+    Query("events.read", P.EVENTS_READ, lambda b, a, c: b.events.read(actor=a)),
+    Query("credit.check", P.CREDIT_VIEW, lambda b, a, c: b.credit.check(c.code, Money("1", "MYR"), actor=a)),
+    Query("credit.exposure", P.CREDIT_VIEW, lambda b, a, c: b.credit.exposure(c.code, "MYR", actor=a)),
+    Query("credit.profiles", P.CREDIT_VIEW, lambda b, a, c: b.credit.profiles(c.code, actor=a)),
+    Query("credit.open_items", P.CREDIT_VIEW, lambda b, a, c: b.credit.open_items(c.code, actor=a)),
+    Query("credit.aging", P.CREDIT_VIEW, lambda b, a, c: b.credit.aging(customer=c.code, actor=a)),
+    Query("credit.dunning", P.CREDIT_VIEW, lambda b, a, c: b.credit.dunning(customer=c.code, actor=a)),
+    Query("credit.dso", P.CREDIT_VIEW, lambda b, a, c: b.credit.dso("MYR", customer=c.code, actor=a)),
 )
 
 
@@ -178,6 +267,8 @@ class AccessMatrixContract:
         for role in ROLES:
             actor = role_actor(role)
             customer = _customer(book, f"C-{role}")
+            if command.setup is not None:
+                command.setup(book, customer)
             before = _snapshot(book, customer)
             refusals = len(book.access.refusals(actor.id))
             missing = _expected(actor, command)
@@ -204,6 +295,35 @@ class AccessMatrixContract:
                 refused_somewhere = True
         assert allowed_somewhere, f"{command.name}: no role of the default policy may run it"
         assert refused_somewhere, f"{command.name}: every role may run it"
+
+    @pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
+    def test_query_by_role(self, book: Book, query: Query) -> None:
+        _setup(book)
+        customer = _customer(book, "C-QUERY")
+        allowed_somewhere = refused_somewhere = False
+        for role in (*ROLES, "no_role"):  # an actor whose role the policy does not know holds nothing
+            actor = role_actor(role)
+            before = _snapshot(book, customer)
+            refusals = len(book.access.refusals(actor.id))
+            if DEFAULT_ACCESS_POLICY.permits(actor, query.permission):
+                query.run(book, actor, customer)
+                assert len(book.access.refusals(actor.id)) == refusals, (role, query.name)
+                allowed_somewhere = True
+            else:
+                with pytest.raises(PermissionDenied) as caught:
+                    query.run(book, actor, customer)
+                assert (caught.value.code, caught.value.field, caught.value.value) == (
+                    "permission_denied",
+                    query.permission,
+                    actor.id,
+                ), role
+                found = book.access.refusals(actor.id)
+                assert len(found) == refusals + 1, role
+                assert found[-1].changes["permission"] == query.permission
+                refused_somewhere = True
+            assert _snapshot(book, customer) == before, f"{role} ran {query.name} and something changed"
+        assert allowed_somewhere, f"{query.name}: no role of the default policy may run it"
+        assert refused_somewhere, f"{query.name}: every role may run it"
 
     def test_a_command_without_any_actor_is_refused(self, book: Book) -> None:
         with pytest.raises(ValidationError) as caught:
@@ -293,6 +413,105 @@ class DataScopeContract:
             scoped.customers.export(actor=role_actor("finance_approver"))
         assert caught.value.field == "customer.export"
 
+    def test_duplicate_lookups_see_only_the_scope(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        draft = {"name": "Trading Sdn Bhd", "tax_numbers": {"sst": "W10-1808-32000001"}}
+        everyone = {m.right_code for m in scoped.duplicates.find(draft, limit=20)}
+        assert {"THEIRS-0", "MINE-0"} <= everyone
+        mine = [m.right_code for m in scoped.duplicates.find(draft, limit=20, actor=rep)]
+        assert sorted(mine) == ["MINE-0", "MINE-1", "MINE-2"]
+        assert {m.right_code for m in scoped.duplicates.find("MINE-0", actor=rep)} == {"MINE-1", "MINE-2"}
+        with acting_as(rep):
+            assert {m.right_code for m in scoped.customers.find_duplicates(draft, limit=20)} == set(mine)
+        pairs = list(scoped.duplicates.report(actor=rep))
+        assert pairs
+        assert {p.left_code for p in pairs} | {p.right_code for p in pairs} <= {"MINE-0", "MINE-1", "MINE-2"}
+
+    def test_duplicate_lookup_of_a_customer_outside_the_scope_is_not_found(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        for call in (
+            lambda: scoped.duplicates.find("THEIRS-0", actor=rep),
+            lambda: scoped.duplicates.merges("THEIRS-0", actor=rep),
+        ):
+            with pytest.raises(NotFound) as caught:
+                call()
+            assert caught.value.code == "customer_not_found"
+        reasons = [e.changes["reason"] for e in scoped.access.refusals(rep.id)]
+        assert reasons == ["out_of_scope"] * 2
+
+    def test_credit_reports_are_scoped(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        assert scoped.credit.aging(customer="MINE-0", actor=rep).totals == ()
+        with pytest.raises(NotFound):
+            scoped.credit.check("THEIRS-0", Money("1", "MYR"), actor=rep)
+        for whole_book in (
+            lambda: scoped.credit.aging(actor=rep),
+            lambda: scoped.credit.dunning(actor=rep),
+            lambda: scoped.credit.dso("MYR", actor=rep),
+        ):
+            with pytest.raises(PermissionDenied) as caught:
+                whole_book()
+            assert caught.value.code == "out_of_scope"
+        assert scoped.credit.dunning(actor=role_actor("credit_controller")) == []
+        reasons = [e.changes["reason"] for e in scoped.access.refusals(rep.id)]
+        assert reasons == ["out_of_scope"] * 4
+
+    def test_events_are_read_by_unrestricted_readers_only(self, scoped: Book) -> None:
+        assert [e.type for e in scoped.events.read(actor=role_actor("auditor"), limit=1000)] == [
+            e.type for e in scoped.events.read(limit=1000)
+        ]
+        rep_events = DEFAULT_ACCESS_POLICY.with_role("rep_events", _scoped_grant(P.EVENTS_READ))
+        scoped_book = Book(scoped.store, clock=scoped.services.clock, settings=Settings(access=rep_events))
+        reader = Actor(id="scoped-reader", roles=frozenset({"rep_events"}), sales_rep="REP-1")
+        with pytest.raises(PermissionDenied) as caught:
+            scoped_book.events.read(actor=reader)
+        assert (caught.value.code, caught.value.field) == ("out_of_scope", "events.read")
+        assert [e.changes["reason"] for e in scoped.access.refusals(reader.id)] == ["out_of_scope"]
+
+    def test_bank_details_are_masked_in_reads_exports_and_history_without_the_permission(self, scoped: Book) -> None:
+        rep, auditor = role_actor("sales_rep"), role_actor("auditor")
+        (shown,) = scoped.customers.get("MINE-0", actor=rep).bank_accounts
+        assert (shown.bank, shown.account_number, shown.swift) == ("Maybank", "****5678", "MBBEMYKL")
+        assert scoped.customers.get("MINE-0", actor=auditor).bank_accounts[0].account_number == "514012345678"
+        assert [r["bank_accounts"][0]["account_number"] for r in scoped.customers.export(actor=rep)] == ["****5678"] * 3
+        assert {r["bank_accounts"][0]["account_number"] for r in scoped.customers.export(actor=auditor)} == {
+            "514012345678"
+        }
+        assert scoped.customers.search(actor=rep).items[0].bank_accounts[0].account_number == "****5678"
+        created = scoped.customers.history("MINE-0", actor=rep)[0].changes["bank_accounts"]
+        assert created[1][0]["account_number"] == "****5678"
+        assert created[1][0]["bank"] == "Maybank"
+        assert (
+            scoped.customers.history("MINE-0", actor=auditor)[0].changes["bank_accounts"][1][0]["account_number"]
+            == "514012345678"
+        )
+
+    def test_a_masked_bank_account_is_never_written_back(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        shown = scoped.customers.get("MINE-0", actor=rep)
+        data = [{"bank": a.bank, "account_number": a.account_number} for a in shown.bank_accounts]
+        with pytest.raises(ValidationError) as caught:
+            scoped.customers.update("MINE-0", {"bank_accounts": data}, actor=rep)
+        assert (caught.value.code, caught.value.field) == ("masked_value", "bank_accounts")
+        assert scoped.customers.get("MINE-0").bank_accounts[0].account_number == "514012345678"
+
+    def test_bank_details_are_validated(self, scoped: Book) -> None:
+        for account, code in (
+            ({"bank": "Maybank", "account_number": "12"}, "invalid_account_number"),
+            ({"bank": "HSBC", "account_number": "12345678", "iban": "GB00WEST12345698765432"}, "invalid_iban"),
+            ({"bank": "", "account_number": "12345678"}, "required"),
+        ):
+            with pytest.raises(ValidationError) as caught:
+                scoped.customers.update("MINE-0", {"bank_accounts": [account]}, actor=ADMIN)
+            assert caught.value.code == code, account
+        updated = scoped.customers.update(
+            "MINE-0",
+            {"bank_accounts": [{"bank": "HSBC", "account_number": "12345678", "iban": "GB82 WEST 1234 5698 7654 32"}]},
+            actor=ADMIN,
+        )
+        assert scoped.customers.get("MINE-0").bank_accounts == updated.bank_accounts
+        assert updated.bank_accounts[0].iban == "GB82WEST12345698765432"
+
     def test_masked_values_are_never_written_back(self, scoped: Book) -> None:
         rep = role_actor("sales_rep")
         shown = scoped.customers.get("MINE-0", actor=rep)
@@ -367,6 +586,10 @@ class CustomerSettingsContract:
             with_bureau.integrations.refresh_credit_report(created.code, actor=role_actor("sales_rep"))
         assert bureau.calls == []
         assert book.customers.get(created.code).version == 1
+
+
+def _scoped_grant(permission: str) -> Grant:
+    return Grant({permission}, Scope.OWN_CUSTOMERS)
 
 
 def _with_integrations(book: Book, integrations: Integrations) -> Book:

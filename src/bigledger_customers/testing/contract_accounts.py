@@ -110,13 +110,21 @@ class AccountContract:
         report = book.accounts.enable(
             batch_size=3, on_progress=lambda done, total: seen.append((done, total)), actor=ADMIN
         )
-        assert (report.accounts, report.customers, report.enabled) == (7, 7, True)
+        assert (report.created, report.accounts, report.customers, report.enabled) == (7, 7, 7, True)
         assert seen[-1] == (7, 7)
         assert len(seen) >= 3
         assert book.accounts.enable(actor=ADMIN).created == 0
         assert [e.type for e in book.events.read(limit=1000)].count("accounts.enabled") == 1
         _customer(book, "CUS-NEW")
         assert book.accounts.account("CUS-NEW").customer_id == book.customers.get("CUS-NEW").id
+
+    def test_enabling_resumes_after_accounts_made_on_first_use(self, book: Book) -> None:
+        # A money command before enabling creates that one account; the job counts only the rest.
+        for i in range(5):
+            _customer(book, f"CUS-{i}")
+        book.accounts.top_up("CUS-2", Money("10", "CNY"), key="early", actor=ADMIN)
+        report = book.accounts.enable(batch_size=2, actor=ADMIN)
+        assert (report.created, report.accounts, report.customers, report.enabled) == (4, 5, 5, True)
 
     def test_settlement_method_defaults_to_pay_now_and_changes_are_audited(self, book: Book) -> None:
         code = _customer(book)

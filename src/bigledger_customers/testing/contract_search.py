@@ -6,7 +6,11 @@ adapter is held to the same explicit text rules (DESIGN.md section 3, Search):
 - names match by the prefix of any word and by substring, two-character Chinese included;
 - case, accents and full-width forms are ignored;
 - a whole phone number is normalised to E.164 first; e-mail matches ignoring case;
-- every typed character is literal: quotes, ``%``, ``_``, ``*``, ``-``, parentheses, AND/OR/NEAR.
+- every typed character is literal: quotes, ``%``, ``_``, ``*``, ``-``, parentheses, AND/OR/NEAR;
+- an identifier (8+ characters, 4+ digits and a letter: a tax number, a code) matches from the start
+  of a word;
+- a credit-limit range keeps the customers whose limit in that currency is inside it, and a sort by
+  credit limit puts customers without one first.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from bigledger_customers._book import Book
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.domain.search import fold
 from bigledger_customers.errors import ValidationError
+from bigledger_customers.money import Money
 
 __all__ = ["DATASET", "SearchContract", "seed"]
 
@@ -108,6 +113,13 @@ TEXT_CASES: list[tuple[str, str | None, set[str]]] = [
     ("ALI@EXAMPLE.COM", None, {"KL-013"}),
     ("ali@example", None, {"KL-013"}),
     ("w10-1808-32000001", None, {"TX-014"}),
+    ("W10-1808", None, {"TX-014"}),
+    ("1808-32000001", None, {"TX-014"}),
+    ("10-1808-32000001", None, {"TX-014"}),
+    ("x10-1808-32000001", None, set()),
+    ("0-1808-32000001x", None, set()),
+    ("+6012345", None, {"KL-013"}),
+    ("+60123456789 ali", None, {"KL-013"}),
     ("sz-0", None, {"SZ-001"}),
     ("nothing-like-this", None, set()),
     ("   ", None, set(ALL_CODES)),
@@ -129,6 +141,10 @@ def _codes(book: Book, text: str | None = None, **filters: Any) -> set[str]:
     page = book.customers.search(text, limit=1000, **filters)
     assert page.next_cursor is None
     return {c.code for c in page.items}
+
+
+def _id_of(book: Book) -> Any:
+    return lambda code: book.customers.get(code).id
 
 
 def _all_pages(book: Book, text: str | None = None, **options: Any) -> list[list[str]]:
@@ -222,9 +238,52 @@ class SearchContract:
             book.customers.search("x" * 201)
         assert caught.value.code == "text_too_long"
 
+    def test_credit_limit_range_and_sort(self, seeded: Book) -> None:
+        credit_admin = Actor(id="admin", roles=frozenset({"admin"}))
+        limits = {"MU-003": "5000", "MU-004": "12000.50", "AB-005": "0", "AB-006": "12000.50", "CF-019": "900"}
+        for code, limit in limits.items():
+            seeded.credit.set_profile(code, "MYR", limit=Money(limit, "MYR"), actor=credit_admin)
+        seeded.credit.set_profile("TN-018", "MYR", limit=None, actor=credit_admin)  # a profile without credit
+        seeded.credit.set_profile("IN-020", "USD", limit=Money("99999", "USD"), actor=credit_admin)
+        low, high = Money("900", "MYR"), Money("12000.50", "MYR")
+        assert _codes(seeded, None, credit_limit_min=low, credit_limit_max=high) == {
+            "MU-003", "MU-004", "AB-006", "CF-019"
+        }  # fmt: skip
+        assert _codes(seeded, None, credit_limit_min=Money("0", "MYR"), credit_limit_max=Money("899.99", "MYR")) == {
+            "AB-005"
+        }
+        assert _codes(seeded, "trading", credit_limit_min=Money("1", "MYR")) == {"MU-004", "AB-006"}
+        assert _codes(seeded, None, credit_limit_max=Money("1000", "USD")) == set()
+        by_limit = [
+            c.code for c in seeded.customers.search(sort="credit_limit", credit_currency="MYR", limit=1000).items
+        ]
+        without = sorted(ALL_CODES - set(limits))  # no limit in MYR: first, in id order among themselves
+        assert by_limit[len(without) :] == [
+            "AB-005",
+            "CF-019",
+            "MU-003",
+            *sorted(["MU-004", "AB-006"], key=_id_of(seeded)),
+        ]
+        assert sorted(by_limit[: len(without)]) == without
+        for descending in (False, True):
+            pages = _all_pages(seeded, sort="credit_limit", credit_currency="MYR", descending=descending, limit=4)
+            flat = [code for page in pages for code in page]
+            assert flat == (by_limit[::-1] if descending else by_limit)
+        ranged = _all_pages(seeded, sort="credit_limit", credit_limit_min=low, limit=1, descending=True)
+        assert [code for page in ranged for code in page][-2:] == ["MU-003", "CF-019"]
+        with pytest.raises(ValidationError) as caught:
+            seeded.customers.search(sort="credit_limit")
+        assert caught.value.code == "credit_currency_required"
+        with pytest.raises(ValidationError) as caught:
+            seeded.customers.search(credit_limit_min=low, credit_currency="USD")
+        assert caught.value.code == "currency_mismatch"
+
     def test_search_sees_updates_and_deletes(self, seeded: Book) -> None:
         seeded.customers.update("GZ-002", {"name": {"zh": "广州电子有限公司"}}, actor=ADMIN)
         assert _codes(seeded, "贸易") == {"TN-018"}
+        seeded.customers.update("TX-014", {"tax_numbers": {"sst": "W10-1808-32000002"}}, actor=ADMIN)
+        assert _codes(seeded, "W10-1808-32000001") == set()
+        assert _codes(seeded, "W10-1808-32000002") == {"TX-014"}
         assert _codes(seeded, "电子") == {"GZ-002"}
         assert _codes(seeded, "州电子") == {"GZ-002"}
         assert seeded.customers.delete("SZ-001", actor=ADMIN) == "deleted"

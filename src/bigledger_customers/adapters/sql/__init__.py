@@ -28,7 +28,13 @@ class SqlStore:
     Two stores on two URLs share nothing (one engine each).
     """
 
-    def __init__(self, target: str | sa.URL | sa.Engine | sa.Connection) -> None:
+    def __init__(
+        self,
+        target: str | sa.URL | sa.Engine | sa.Connection,
+        *,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+    ) -> None:
         self._owns_engine = isinstance(target, str | sa.URL)
         self._connection: sa.Connection | None = None
         if isinstance(target, sa.Connection):
@@ -43,7 +49,7 @@ class SqlStore:
         elif isinstance(target, sa.Engine):
             self.engine = prepare_sqlite_engine(target)
         else:
-            self.engine = create_engine(target)
+            self.engine = create_engine(target, pool_size=pool_size, max_overflow=max_overflow)
 
     @property
     def joined(self) -> bool:
@@ -80,12 +86,19 @@ class SqlStore:
             self.engine.dispose()
 
 
-def open_sql(target: str | sa.URL | sa.Engine | sa.Connection, *, create: bool = True) -> SqlStore:
+def open_sql(
+    target: str | sa.URL | sa.Engine | sa.Connection,
+    *,
+    create: bool = True,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+) -> SqlStore:
     """Open a SQL store on a URL, an Engine or a host's open Connection.
 
-    With ``create`` the schema is brought up to date first (Alembic ``upgrade head``).
+    With ``create`` the schema is brought up to date first (Alembic ``upgrade head``). ``pool_size``
+    and ``max_overflow`` size the pool of an engine built from a URL (see ``create_engine``).
     """
-    store = SqlStore(target)
+    store = SqlStore(target, pool_size=pool_size, max_overflow=max_overflow)
     if create:
         store.init_schema()
     return store

@@ -10,7 +10,7 @@ serialises writers with ``BEGIN IMMEDIATE``), and balance moves are conditional 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -42,9 +42,11 @@ from bigledger_customers.domain.accounts import (
 from bigledger_customers.domain.approvals import ApprovalRequest, ApprovalStatus
 from bigledger_customers.domain.convert import converter
 from bigledger_customers.domain.idempotency import IdempotencyRecord, Outcome
+from bigledger_customers.domain.privacy import erase_free_text
 from bigledger_customers.domain.rebates import GrantSource, GrantStatus, RebateGrant
 from bigledger_customers.errors import ConcurrencyError, Conflict, InsufficientFunds, NotAllowed
 from bigledger_customers.money import Money
+from bigledger_customers.ports import AccountState
 
 __all__ = [
     "SqlAccountRecords",
@@ -286,6 +288,54 @@ def _money(minor: int, currency: str) -> Money:
     return Money.from_minor(int(minor), currency)
 
 
+# Statements of the hot path built once (building a Core statement costs more than running it).
+_LOCK = sa.select(accounts).where(accounts.c.id == sa.bindparam("id")).with_for_update()
+_b, _h, _g = account_balances.c, holds.c, rebate_grants.c
+_STATE = sa.select(
+    sa.select(_b.available)
+    .where(_b.account_id == sa.bindparam("id"), _b.currency == sa.bindparam("currency"))
+    .scalar_subquery()
+    .label("available"),
+    sa.select(_b.locked)
+    .where(_b.account_id == sa.bindparam("id"), _b.currency == sa.bindparam("currency"))
+    .scalar_subquery()
+    .label("locked"),
+    sa.exists()
+    .where(
+        _h.account_id == sa.bindparam("id"),
+        _h.status == HoldStatus.OPEN.value,
+        _h.expires_at.is_not(None),
+        _h.expires_at <= sa.bindparam("now", type_=UtcDateTime()),
+    )
+    .label("overdue"),
+    sa.exists()
+    .where(
+        _g.account_id == sa.bindparam("id"),
+        _g.status == GrantStatus.APPROVED.value,
+        _g.valid_until.is_not(None),
+        _g.valid_until <= sa.bindparam("now", type_=UtcDateTime()),
+    )
+    .label("expired"),
+)
+_da = sa.bindparam("da", type_=sa.BigInteger())
+_dl = sa.bindparam("dl", type_=sa.BigInteger())
+_MOVE = (
+    sa.update(account_balances)
+    .where(
+        _b.account_id == sa.bindparam("b_account"),
+        _b.currency == sa.bindparam("b_currency"),
+        _b.available + _da >= 0,
+        _b.locked + _dl >= 0,
+    )
+    .values(available=_b.available + _da, locked=_b.locked + _dl, actual=_b.actual + _da + _dl)
+)
+_MOVE_RETURNING = _MOVE.returning(_b.available, _b.locked, _b.currency)
+_HOLD_GET = sa.select(holds).where(_h.id == sa.bindparam("id"))
+_HOLD_UPDATE = sa.update(holds).where(_h.id == sa.bindparam("b_id"), _h.version == sa.bindparam("b_version"))
+_CLAIMS: dict[str, Any] = {}
+_FINISH = sa.update(idempotency_keys).where(idempotency_keys.c.key == sa.bindparam("b_key"))
+
+
 class _Repo:
     def __init__(self, connection: ConnectionSource) -> None:
         self._conn = connection
@@ -311,8 +361,17 @@ class SqlAccounts(_Repo):
         return self._load(row) if row else None
 
     def lock(self, account_id: str) -> Account | None:
-        row = self._conn().execute(sa.select(accounts).where(accounts.c.id == account_id).with_for_update()).first()
+        row = self._conn().execute(_LOCK, {"id": account_id}).first()
         return self._load(row) if row else None
+
+    def state(self, account_id: str, *, currency: str | None, now: dt.datetime) -> AccountState:
+        # One statement instead of three (balance, overdue holds, grants): it runs after the lock,
+        # so under READ COMMITTED it sees what the previous holder of the lock committed.
+        row = self._conn().execute(_STATE, {"id": account_id, "currency": currency or "", "now": now}).one()
+        balance = None
+        if row.available is not None and currency is not None:
+            balance = Balance(available=_money(row.available, currency), locked=_money(row.locked, currency))
+        return AccountState(balance=balance, housekeeping=bool(row.overdue or row.expired))
 
     @staticmethod
     def _row(account: Account) -> dict[str, Any]:
@@ -350,6 +409,36 @@ class SqlAccounts(_Repo):
     ) -> tuple[int, str | None]:
         conn = self._conn()
         ids = sa.select(t.customers.c.id).where(t.customers.c.id > after).order_by(t.customers.c.id).limit(limit)
+        columns = ["id", "customer_id", "settlement_method", "payment_terms", "created_at", "updated_at", "version"]
+        if conn.dialect.name == "postgresql":
+            # One statement per batch: the ids in order, the accounts of those without one, and back
+            # only the count and the last id (PostgreSQL runs INSERT inside WITH).
+            batch = ids.cte("batch")
+            values = sa.select(
+                batch.c.id,
+                batch.c.id,
+                sa.literal(settlement_method.value, sa.String(20)),
+                sa.null(),
+                sa.literal(now, UtcDateTime()),
+                sa.literal(now, UtcDateTime()),
+                sa.literal(1, sa.Integer()),
+            )
+            # ON CONFLICT skips the customers that have an account through the unique indexes (an
+            # anti-join here came out as a scan of every account per batch: quadratic at 1M).
+            inserted = (
+                postgresql.insert(accounts)
+                .from_select(columns, values)
+                .on_conflict_do_nothing()
+                .returning(accounts.c.id)
+                .cte("inserted")
+            )
+            row = conn.execute(
+                sa.select(
+                    sa.select(sa.func.count()).select_from(inserted).scalar_subquery(),
+                    sa.select(sa.func.max(batch.c.id)).scalar_subquery(),
+                )
+            ).one()
+            return int(row[0]), (str(row[1]) if row[1] is not None else None)
         last = conn.execute(sa.select(sa.func.max(ids.subquery().c.id))).scalar()
         if last is None:
             return 0, None
@@ -363,8 +452,10 @@ class SqlAccounts(_Repo):
             sa.literal(now, UtcDateTime()),
             sa.literal(1, sa.Integer()),
         ).where(c.id > after, c.id <= last, ~sa.exists().where(accounts.c.id == c.id))
-        columns = ["id", "customer_id", "settlement_method", "payment_terms", "created_at", "updated_at", "version"]
-        result = conn.execute(sa.insert(accounts).from_select(columns, select))
+        # preserve_rowcount: SQLAlchemy 2.1 on psycopg reports -1 for an INSERT ... SELECT otherwise.
+        result = conn.execute(
+            sa.insert(accounts).from_select(columns, select), execution_options={"preserve_rowcount": True}
+        )
         return int(result.rowcount), str(last)
 
     def count(self) -> int:
@@ -394,24 +485,14 @@ class SqlBalances(_Repo):
 
     def move(self, account_id: str, move: Move) -> Balance:
         conn = self._conn()
-        b = account_balances.c
         da, dl = move.available.minor, move.locked.minor
-        stmt = (
-            sa.update(account_balances)
-            .where(
-                b.account_id == account_id,
-                b.currency == move.currency,
-                b.available + da >= 0,
-                b.locked + dl >= 0,
-            )
-            .values(available=b.available + da, locked=b.locked + dl, actual=b.actual + da + dl)
-        )
+        params = {"b_account": account_id, "b_currency": move.currency, "da": da, "dl": dl}
         returning = conn.dialect.name in ("postgresql", "sqlite")
         if returning:
-            row = conn.execute(stmt.returning(b.available, b.locked, b.currency)).first()
+            row = conn.execute(_MOVE_RETURNING, params).first()
             if row is not None:
                 return self._load(row)
-        elif conn.execute(stmt).rowcount == 1:
+        elif conn.execute(_MOVE, params).rowcount == 1:
             found = self.get(account_id, move.currency)
             assert found is not None
             return found
@@ -544,6 +625,19 @@ class SqlGrants(_Repo):
         g = rebate_grants.c
         return bool(self._conn().execute(sa.select(sa.exists().where(g.customer_id == customer_id))).scalar())
 
+    def erase_reasons(self, customer_id: str, text: str) -> Sequence[str]:
+        return _erase_column(self._conn(), rebate_grants.c.reason, customer_id, text)
+
+
+def _erase_column(conn: sa.Connection, column: sa.Column[str], customer_id: str, text: str) -> list[str]:
+    """Overwrite the customer's non-empty values of ``column`` with ``text``; the distinct values overwritten."""
+    owner = column.table.c.customer_id
+    where = (owner == customer_id, column != "", column != text)
+    found = sorted(conn.execute(sa.select(column).where(*where).distinct()).scalars())
+    if found:
+        conn.execute(sa.update(column.table).where(*where).values({column.name: text}))
+    return found
+
 
 def _shares(items: Sequence[GrantShare]) -> list[list[Any]]:
     return [[s.grant_id, s.amount.minor] for s in items]
@@ -604,16 +698,14 @@ class SqlHolds(_Repo):
         }
 
     def add(self, hold: Hold) -> None:
-        self._conn().execute(sa.insert(holds).values(**self._row(hold)))
+        self._conn().execute(holds.insert(), self._row(hold))
 
     def get(self, hold_id: str) -> Hold | None:
-        row = self._conn().execute(sa.select(holds).where(holds.c.id == hold_id)).first()
+        row = self._conn().execute(_HOLD_GET, {"id": hold_id}).first()
         return self._load(row) if row else None
 
     def update(self, hold: Hold, expected_version: int) -> None:
-        result = self._conn().execute(
-            sa.update(holds).where(holds.c.id == hold.id, holds.c.version == expected_version).values(**self._row(hold))
-        )
+        result = self._conn().execute(_HOLD_UPDATE, {"b_id": hold.id, "b_version": expected_version, **self._row(hold)})
         if result.rowcount != 1:
             raise ConcurrencyError("hold was changed since it was read", field="version", value=expected_version)
 
@@ -626,6 +718,9 @@ class SqlHolds(_Repo):
             query = query.where(h.account_id == account_id)
         rows = self._conn().execute(query.order_by(h.expires_at, h.id).limit(limit))
         return [self._load(row) for row in rows]
+
+    def erase_reasons(self, customer_id: str, text: str) -> Sequence[str]:
+        return _erase_column(self._conn(), holds.c.reason, customer_id, text)
 
 
 class SqlAccountRecords(_Repo):
@@ -701,19 +796,20 @@ class SqlAccountRecords(_Repo):
 
     def add_expense(self, record: ExpenseRecord) -> None:
         self._conn().execute(
-            sa.insert(expenses).values(
-                id=record.id,
-                account_id=record.account_id,
-                customer_id=record.customer_id,
-                currency=record.amount.currency,
-                amount=record.amount.minor,
-                kind=record.kind.value,
-                hold_id=record.hold_id,
-                order_ref=record.order,
-                reason=record.reason,
-                at=record.at,
-                actor_id=record.actor_id,
-            )
+            expenses.insert(),
+            {
+                "id": record.id,
+                "account_id": record.account_id,
+                "customer_id": record.customer_id,
+                "currency": record.amount.currency,
+                "amount": record.amount.minor,
+                "kind": record.kind.value,
+                "hold_id": record.hold_id,
+                "order_ref": record.order,
+                "reason": record.reason,
+                "at": record.at,
+                "actor_id": record.actor_id,
+            },
         )
 
     def top_ups(self, account_id: str) -> Sequence[TopUpRecord]:
@@ -759,6 +855,12 @@ class SqlAccountRecords(_Repo):
             for r in rows
         ]
 
+    def erase_text(self, customer_id: str, text: str) -> Sequence[str]:
+        erased: set[str] = set()
+        for column in (top_ups.c.reference, incomes.c.reference, expenses.c.reason):
+            erased.update(_erase_column(self._conn(), column, customer_id, text))
+        return sorted(erased)
+
 
 class SqlLedger(_Repo):
     """Append-only ledger entries; ``seq`` is the table's auto-increment key."""
@@ -788,24 +890,25 @@ class SqlLedger(_Repo):
 
     def add(self, entry: LedgerEntry) -> None:
         self._conn().execute(
-            sa.insert(ledger_entries).values(
-                id=entry.id,
-                account_id=entry.account_id,
-                customer_id=entry.customer_id,
-                bucket=entry.bucket.value,
-                currency=entry.currency,
-                grant_id=entry.grant_id,
-                kind=entry.kind.value,
-                available_delta=entry.available_delta.minor,
-                locked_delta=entry.locked_delta.minor,
-                available_after=entry.available_after.minor,
-                locked_after=entry.locked_after.minor,
-                actor_id=entry.actor_id,
-                at=entry.at,
-                reason=entry.reason,
-                ref_type=entry.ref_type,
-                ref_id=entry.ref_id,
-            )
+            ledger_entries.insert(),
+            {
+                "id": entry.id,
+                "account_id": entry.account_id,
+                "customer_id": entry.customer_id,
+                "bucket": entry.bucket.value,
+                "currency": entry.currency,
+                "grant_id": entry.grant_id,
+                "kind": entry.kind.value,
+                "available_delta": entry.available_delta.minor,
+                "locked_delta": entry.locked_delta.minor,
+                "available_after": entry.available_after.minor,
+                "locked_after": entry.locked_after.minor,
+                "actor_id": entry.actor_id,
+                "at": entry.at,
+                "reason": entry.reason,
+                "ref_type": entry.ref_type,
+                "ref_id": entry.ref_id,
+            },
         )
 
     def for_account(self, account_id: str) -> Sequence[LedgerEntry]:
@@ -822,6 +925,13 @@ class SqlLedger(_Repo):
         e = ledger_entries.c
         return bool(self._conn().execute(sa.select(sa.exists().where(e.customer_id == customer_id))).scalar())
 
+    def erase_reasons(self, customer_id: str, values: Collection[str], text: str) -> int:
+        if not values:
+            return 0
+        e = ledger_entries.c
+        where = (e.customer_id == customer_id, e.reason.in_(sorted(values)))
+        return int(self._conn().execute(sa.update(ledger_entries).where(*where).values(reason=text)).rowcount)
+
 
 class SqlIdempotency(_Repo):
     """Idempotency keys: the claim is an insert that waits on a concurrent claim of the same key."""
@@ -833,14 +943,15 @@ class SqlIdempotency(_Repo):
             "command": record.command,
             "fingerprint": record.fingerprint,
             "created_at": record.created_at,
-            "outcome": None,
         }
         name = conn.dialect.name
         if name in ("postgresql", "sqlite"):
-            insert = (postgresql.insert if name == "postgresql" else sqlite.insert)(idempotency_keys)
-            claimed = conn.execute(
-                insert.values(**values).on_conflict_do_nothing(index_elements=["key"]).returning(idempotency_keys.c.key)
-            ).first()
+            claim = _CLAIMS.get(name)
+            if claim is None:
+                insert = (postgresql.insert if name == "postgresql" else sqlite.insert)(idempotency_keys)
+                claim = insert.on_conflict_do_nothing(index_elements=["key"]).returning(idempotency_keys.c.key)
+                _CLAIMS[name] = claim
+            claimed = conn.execute(claim, values).first()  # outcome stays NULL until finish()
             if claimed is not None:
                 return None
         else:
@@ -858,11 +969,22 @@ class SqlIdempotency(_Repo):
         )
 
     def finish(self, key: str, outcome: Outcome) -> None:
-        self._conn().execute(
-            sa.update(idempotency_keys)
-            .where(idempotency_keys.c.key == key)
-            .values(outcome=converter.unstructure(outcome))
+        self._conn().execute(_FINISH, {"b_key": key, "outcome": converter.unstructure(outcome)})
+
+    def erase_text(self, customer_id: str, values: Collection[str], text: str) -> int:
+        # Outcomes carry no customer column: an erasure (rare) scans for the id in their text.
+        k = idempotency_keys.c
+        conn = self._conn()
+        query = sa.select(k.key, k.outcome).where(
+            k.outcome.is_not(None), sa.cast(k.outcome, sa.Text).contains(customer_id)
         )
+        count = 0
+        for key, outcome in conn.execute(query).all():
+            scrubbed = erase_free_text(outcome, values, text)
+            if scrubbed != outcome:
+                conn.execute(sa.update(idempotency_keys).where(k.key == key).values(outcome=scrubbed))
+                count += 1
+        return count
 
 
 class SqlApprovals(_Repo):
@@ -910,6 +1032,17 @@ class SqlApprovals(_Repo):
             query = query.where(a.command == command)
         docs = self._conn().execute(query.order_by(a.requested_at, a.id).limit(limit)).scalars()
         return [converter.structure(doc, ApprovalRequest) for doc in docs]
+
+    def erase_text(self, customer_id: str, values: Collection[str], text: str) -> int:
+        a = approval_requests.c
+        conn = self._conn()
+        count = 0
+        for request_id, doc in conn.execute(sa.select(a.id, a.doc).where(a.customer_id == customer_id)).all():
+            scrubbed = erase_free_text(doc, values, text)
+            if scrubbed != doc:
+                conn.execute(sa.update(approval_requests).where(a.id == request_id).values(doc=scrubbed))
+                count += 1
+        return count
 
 
 class SqlConfig(_Repo):

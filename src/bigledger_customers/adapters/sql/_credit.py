@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+import attrs
 import sqlalchemy as sa
 
 from bigledger_customers.adapters.sql import _tables as t
@@ -359,6 +360,27 @@ class SqlCredit:
         rows = self._conn().execute(stmt.order_by(c.customer_id, c.due, c.issued, c.document, c.line, c.id))
         return [_item(r) for r in rows]
 
+    def reassign_open(self, customer_from: str, customer_to: str) -> Sequence[OpenItem]:
+        c = credit_items.c
+        stmt = sa.select(credit_items).where(c.customer_id == customer_from, c.open_minor > 0)
+        conn = self._conn()
+        if conn.dialect.name != "sqlite":
+            stmt = stmt.with_for_update()
+        items = [_item(r) for r in conn.execute(stmt.order_by(c.due, c.issued, c.document, c.line, c.id))]
+        self.reassign_items([i.id for i in items], customer_from, customer_to)
+        return [attrs.evolve(i, customer_id=customer_to) for i in items]
+
+    def reassign_items(self, item_ids: Sequence[str], customer_from: str, customer_to: str) -> int:
+        if not item_ids:
+            return 0
+        c = credit_items.c
+        done = self._conn().execute(
+            sa.update(credit_items)
+            .where(c.id.in_(list(item_ids)), c.customer_id == customer_from)
+            .values(customer_id=customer_to)
+        )
+        return int(done.rowcount)
+
     def open_total(self, customer_ids: Sequence[str], currency: str) -> Money:
         if not customer_ids:
             return Money.zero(currency)
@@ -433,6 +455,22 @@ class SqlCredit:
             .scalar_one()
         )
         return Money.from_minor(int(total), currency)
+
+    def held_totals(self, customer_ids: Sequence[str], now: dt.datetime) -> dict[str, Money]:
+        if not customer_ids:
+            return {}
+        c = credit_holds.c
+        rows = self._conn().execute(
+            sa.select(c.currency, sa.func.sum(c.amount_minor))
+            .where(
+                c.customer_id.in_(list(customer_ids)),
+                c.state == HoldState.OPEN.value,
+                c.expires_at > now,
+            )
+            .group_by(c.currency)
+            .order_by(c.currency)
+        )
+        return {str(cur): Money.from_minor(int(minor), str(cur)) for cur, minor in rows}
 
     def has_history(self, customer_id: str) -> bool:
         probes = [sa.exists().where(table.c.customer_id == customer_id) for table in (credit_items, credit_holds)]

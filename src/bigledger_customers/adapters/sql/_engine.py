@@ -59,8 +59,16 @@ def prepare_sqlite_engine(engine: sa.Engine) -> sa.Engine:
     return engine
 
 
-def create_engine(url: str | sa.URL) -> sa.Engine:
-    """A new engine for ``url`` with the library's settings for its dialect."""
+def create_engine(url: str | sa.URL, *, pool_size: int | None = None, max_overflow: int | None = None) -> sa.Engine:
+    """A new engine for ``url`` with the library's settings for its dialect.
+
+    ``pool_size`` and ``max_overflow`` (PostgreSQL, MariaDB) size the connection pool: one
+    connection per concurrent unit of work (defaults 10 and 20).
+    """
+    pool = {
+        "pool_size": 10 if pool_size is None else pool_size,
+        "max_overflow": 20 if max_overflow is None else max_overflow,
+    }
     parsed = sa.make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -71,16 +79,13 @@ def create_engine(url: str | sa.URL) -> sa.Engine:
             engine = sa.create_engine(parsed)
         return prepare_sqlite_engine(engine)
     if backend == "postgresql":
-        return sa.create_engine(
-            parsed, isolation_level="READ COMMITTED", pool_size=10, max_overflow=20, pool_pre_ping=True
-        )
+        return sa.create_engine(parsed, isolation_level="READ COMMITTED", pool_pre_ping=True, **pool)
     if backend in ("mysql", "mariadb"):
         return sa.create_engine(
             parsed,
             isolation_level="READ COMMITTED",
-            pool_size=10,
-            max_overflow=20,
             pool_pre_ping=True,
+            **pool,
             pool_recycle=3600,
         )
     return sa.create_engine(parsed)

@@ -6,6 +6,8 @@ Each repository works on the connection of its unit of work and never commits.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +18,8 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from bigledger_customers.adapters.sql import _search
 from bigledger_customers.adapters.sql import _tables as t
+from bigledger_customers.adapters.sql._types import UtcDateTime
+from bigledger_customers.domain.access import DataScope
 from bigledger_customers.domain.convert import structure, unstructure
 from bigledger_customers.domain.customer import Customer
 from bigledger_customers.domain.duplicates import index_keys
@@ -97,6 +101,103 @@ def _field_definitions(conn: sa.Connection) -> dict[str, CustomFieldDefinition]:
     return {d.name: d for d in definitions}
 
 
+#: A new customer as :meth:`SqlCustomerRepository.add_encoded` writes it: its ``customers`` row (the
+#: document already JSON text) and the rows of the tables of :data:`_CHILD_COLUMNS`, as tuples.
+EncodedCustomer = tuple[dict[str, Any], dict[str, list[tuple[Any, ...]]]]
+#: The tables :meth:`SqlCustomerRepository.add_many` writes besides ``customers``, with the columns
+#: :func:`encode_new_customer` gives (tests/test_bulk_encoded.py holds the two paths to the same rows).
+_CHILD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customer_search_keys": ("customer_id", "search_key"),
+    "customer_contacts": ("customer_id", "position", "contact_id", "email", "phone", "mobile"),
+    "customer_tags": ("customer_id", "tag"),
+    "customer_match_keys": ("match_key", "customer_id"),
+}
+
+
+def encode_new_customer(customer: Customer) -> EncodedCustomer:
+    """The rows of a new customer for :meth:`SqlCustomerRepository.add_encoded` (pure: no connection)."""
+    row = SqlCustomerRepository._row(customer)
+    row["doc"] = json.dumps(row["doc"])  # what the JSON column type sends (its default serializer)
+    cid = customer.id
+    return row, {
+        "customer_search_keys": [
+            (k["customer_id"], k["search_key"]) for k in _search.search_key_rows([(cid, row["search_text"])])
+        ],
+        "customer_contacts": [(cid, i, k.id, k.email, k.phone, k.mobile) for i, k in enumerate(customer.contacts)],
+        "customer_tags": [(cid, tag) for tag in sorted(customer.tags)],
+        "customer_match_keys": [(key, cid) for key in sorted(index_keys(customer))],
+    }
+
+
+def _insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert plain value tuples with the driver's bulk path (``COPY`` on PostgreSQL, else one
+    prepared INSERT run by ``executemany``), in the connection's transaction."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    if conn.dialect.name == "postgresql":
+        driver: Any = conn.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    statement = f"INSERT INTO {quote(table)} ({names}) VALUES ({', '.join(mark for _ in columns)})"  # noqa: S608
+    conn.exec_driver_sql(statement, rows)
+
+
+#: ``INSERT INTO <fts>(<columns>) VALUES (new.<column>, ...)``: a statement of the FTS insert trigger.
+_TRIGGER_INSERT = re.compile(r"\s*INSERT INTO (\w+)\s*\(([\w ,]+)\)\s*VALUES\s*\(((?:\s*new\.\w+\s*,?)+)\)\s*", re.I)
+_FTS_TRIGGER = "customers_search_ai"
+_UTC = UtcDateTime()  # binds datetimes for the driver-level inserts as the column type would
+_SQLITE_DEFAULT_CACHE = -2000  # KiB
+_BULK_CACHE = -262_144  # KiB: 256 MiB
+
+
+@contextmanager
+def _text_index_deferred(conn: sa.Connection) -> Iterator[None]:
+    """SQLite: while a batch of new customers is inserted, drop the AFTER INSERT trigger that feeds
+    the FTS5 tables; then feed them the batch with one ``INSERT ... SELECT`` per statement of the
+    trigger, and create the trigger again from its own SQL (read from ``sqlite_master``). The index
+    ends the same; measured on 20,000 rows, this took the customers insert from 21.7 s to 9.6 s.
+
+    Safe under concurrency: it runs inside the writer's ``BEGIN IMMEDIATE`` transaction (SQLite has
+    one writer at a time, so no other insert can happen while the trigger is gone) and DDL is
+    transactional, so readers only ever see the schema with the trigger, and a rollback (of the
+    transaction or the SAVEPOINT around this) restores it. The batch's rows are those above the
+    largest rowid before the insert. Other engines, or a trigger of another shape, keep the trigger.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    if conn.exec_driver_sql("PRAGMA cache_size").scalar() == _SQLITE_DEFAULT_CACHE:
+        # Sixteen indexes and two FTS5 tables take random inserts: with SQLite's default 2 MiB page
+        # cache a large import re-reads index pages all the time. The connection keeps the larger
+        # cache (pages are allocated only as used).
+        conn.exec_driver_sql(f"PRAGMA cache_size = {_BULK_CACHE}")
+    found = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_FTS_TRIGGER,)
+    ).scalar()
+    _, _, rest = (found or "").partition(" BEGIN")
+    body, _, tail = rest.rpartition("END")
+    parsed = [_TRIGGER_INSERT.fullmatch(x) for x in body.split(";") if x.strip()]
+    if not found or tail.strip() or not parsed or not all(parsed):
+        yield
+        return
+    before = conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM customers").scalar_one()
+    conn.exec_driver_sql(f"DROP TRIGGER {_FTS_TRIGGER}")
+    yield
+    for match in parsed:
+        assert match is not None
+        target, columns, values = match.groups()
+        conn.exec_driver_sql(
+            f"INSERT INTO {target} ({columns}) SELECT {values} FROM customers AS new WHERE new.rowid > ?",  # noqa: S608
+            (before,),
+        )
+    conn.exec_driver_sql(str(found))
+
+
 class SqlCustomerRepository:
     """Customers: scalar columns for filters and sorting plus the full JSON document."""
 
@@ -152,20 +253,21 @@ class SqlCustomerRepository:
         """How many customers are stored."""
         return int(self._conn().execute(sa.select(sa.func.count()).select_from(t.customers)).scalar_one())
 
-    def match_candidates(self, keys: Sequence[str], limit: int) -> Sequence[Customer]:
-        """Up to ``limit`` customers filed under any of ``keys`` (by id), from the match-key index."""
+    def match_candidates(
+        self, keys: Sequence[str], limit: int, *, scope: DataScope | None = None
+    ) -> Sequence[Customer]:
+        """Up to ``limit`` customers filed under any of ``keys`` (by id), from the match-key index;
+        with ``scope``, only customers inside it (a join on the customers table, before the limit)."""
         if not keys:
             return []
         k = t.customer_match_keys.c
         # A derived table, not IN (... LIMIT): MariaDB refuses LIMIT inside IN.
-        ids = (
-            sa.select(k.customer_id.label("id"))
-            .where(k.match_key.in_(sorted(set(keys))))
-            .distinct()
-            .order_by(k.customer_id)
-            .limit(limit)
-            .subquery()
-        )
+        matching = sa.select(k.customer_id.label("id")).where(k.match_key.in_(sorted(set(keys))))
+        if scope is not None:
+            matching = matching.join_from(t.customer_match_keys, t.customers, t.customers.c.id == k.customer_id).where(
+                _search.scope_condition(scope)
+            )
+        ids = matching.distinct().order_by(k.customer_id).limit(limit).subquery()
         rows = self._conn().execute(
             sa.select(t.customers.c.doc).join_from(t.customers, ids, ids.c.id == t.customers.c.id).order_by(ids.c.id)
         )
@@ -202,6 +304,9 @@ class SqlCustomerRepository:
             conn.execute(sa.delete(t.customer_contacts).where(t.customer_contacts.c.customer_id == customer.id))
             conn.execute(sa.delete(t.customer_tags).where(t.customer_tags.c.customer_id == customer.id))
             conn.execute(sa.delete(t.customer_match_keys).where(t.customer_match_keys.c.customer_id == customer.id))
+            conn.execute(sa.delete(t.customer_search_keys).where(t.customer_search_keys.c.customer_id == customer.id))
+        if keys := _search.search_key_rows([(customer.id, search_text(customer))]):
+            conn.execute(sa.insert(t.customer_search_keys), keys)
         match_keys = index_keys(customer)
         if match_keys:
             conn.execute(
@@ -280,15 +385,58 @@ class SqlCustomerRepository:
             for i, k in enumerate(c.contacts)
         ]
         tags = [{"customer_id": c.id, "tag": tag} for c in customers for tag in sorted(c.tags)]
+        rows = [self._row(c) for c in customers]
+        search_keys = _search.search_key_rows((row["id"], row["search_text"]) for row in rows)
         try:
             with _savepoint(conn):
-                conn.execute(sa.insert(t.customers), [self._row(c) for c in customers])
+                conn.execute(sa.insert(t.customers), rows)
+                if search_keys:
+                    conn.execute(sa.insert(t.customer_search_keys), search_keys)
                 if contacts:
                     conn.execute(sa.insert(t.customer_contacts), contacts)
                 if tags:
                     conn.execute(sa.insert(t.customer_tags), tags)
+                if match_keys := [{"match_key": k, "customer_id": c.id} for c in customers for k in index_keys(c)]:
+                    conn.execute(sa.insert(t.customer_match_keys), match_keys)
         except sa.exc.IntegrityError as error:
             if _is_unique_violation(conn, error):
+                raise Conflict("a customer code or id in the batch is taken", code="duplicate_code") from None
+            raise
+
+    #: Bulk import in two halves: :func:`encode_new_customer` (pure and picklable: the import runs it
+    #: in its worker processes) turns a checked new customer into rows, :meth:`add_encoded` writes them.
+    encode_new = staticmethod(encode_new_customer)
+
+    def add_encoded(self, records: Sequence[EncodedCustomer]) -> None:
+        """Insert new customers encoded by :func:`encode_new_customer` into the same tables as
+        :meth:`add_many`, with the driver's bulk path: PostgreSQL ``COPY`` into the real tables,
+        elsewhere ``executemany`` of one prepared INSERT per table, in the unit of work's transaction
+        (under a SAVEPOINT): a code or id already taken raises Conflict and writes none of them.
+        On SQLite the FTS5 tables are filled per batch, see :func:`_text_index_deferred`.
+        """
+        if not records:
+            return
+        conn = self._conn()
+        columns = list(records[0][0])
+        times = {c for c in columns if isinstance(t.customers.c[c].type, UtcDateTime)}
+        rows = [
+            tuple(_UTC.process_bind_param(r[0][c], conn.dialect) if c in times else r[0][c] for c in columns)
+            for r in records
+        ]
+        try:
+            with _savepoint(conn):
+                with _text_index_deferred(conn):
+                    _insert_rows(conn, t.customers.name, columns, rows)
+                for table, child_columns in _CHILD_COLUMNS.items():
+                    _insert_rows(conn, table, child_columns, [x for r in records for x in r[1][table]])
+        except sa.exc.IntegrityError as error:
+            if _is_unique_violation(conn, error):
+                raise Conflict("a customer code or id in the batch is taken", code="duplicate_code") from None
+            raise
+        except sa.exc.DBAPIError:
+            raise
+        except Exception as error:  # psycopg's own errors from COPY are not wrapped by SQLAlchemy
+            if getattr(error, "sqlstate", None) == "23505":
                 raise Conflict("a customer code or id in the batch is taken", code="duplicate_code") from None
             raise
 
@@ -346,6 +494,7 @@ class SqlCustomerRepository:
         conn.execute(sa.delete(t.customer_contacts).where(t.customer_contacts.c.customer_id == customer_id))
         conn.execute(sa.delete(t.customer_tags).where(t.customer_tags.c.customer_id == customer_id))
         conn.execute(sa.delete(t.customer_match_keys).where(t.customer_match_keys.c.customer_id == customer_id))
+        conn.execute(sa.delete(t.customer_search_keys).where(t.customer_search_keys.c.customer_id == customer_id))
 
     # -- search ------------------------------------------------------------------------------------
 
@@ -480,23 +629,17 @@ class SqlAuditLog:
         )
 
     def add_many(self, entries: Sequence[AuditEntry]) -> None:
-        """Record several entries with one multi-row statement (bulk import)."""
+        """Record several entries with the driver's bulk path (bulk import; see ``_insert_rows``)."""
         if entries:
-            self._conn().execute(
-                sa.insert(t.audit),
-                [
-                    {
-                        "id": e.id,
-                        "at": e.at,
-                        "actor_id": e.actor_id,
-                        "action": e.action,
-                        "entity_type": e.entity_type,
-                        "entity_id": e.entity_id,
-                        "changes": unstructure(dict(e.changes)),
-                    }
-                    for e in entries
-                ],
-            )
+            conn = self._conn()
+            at = _UTC
+            columns = ("id", "at", "actor_id", "action", "entity_type", "entity_id", "changes")
+            rows = [
+                (e.id, at.process_bind_param(e.at, conn.dialect), e.actor_id, e.action, e.entity_type, e.entity_id,
+                 json.dumps(unstructure(dict(e.changes))))
+                for e in entries
+            ]  # fmt: skip
+            _insert_rows(conn, t.audit.name, columns, rows)
 
     def for_entity(self, entity_type: str, entity_id: str) -> Sequence[AuditEntry]:
         """Entries of one entity, in the order they were recorded."""
@@ -575,10 +718,14 @@ class SqlOutbox:
             return
         conn = self._conn()
         self._lock(conn)
-        conn.execute(
-            sa.insert(t.outbox),
-            [{**e, "payload": unstructure(dict(e["payload"])), "schema_version": 1} for e in events],
-        )
+        at = _UTC
+        columns = ("id", "type", "aggregate_type", "aggregate_id", "occurred_at", "payload", "schema_version")
+        rows = [
+            (e["id"], e["type"], e["aggregate_type"], e["aggregate_id"],
+             at.process_bind_param(e["occurred_at"], conn.dialect), json.dumps(unstructure(dict(e["payload"]))), 1)
+            for e in events
+        ]  # fmt: skip
+        _insert_rows(conn, t.outbox.name, columns, rows)
 
     def read(self, after: int, limit: int) -> Sequence[Event]:
         """Committed events with position greater than ``after``, in order, at most ``limit``."""

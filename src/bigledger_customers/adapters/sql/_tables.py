@@ -19,6 +19,7 @@ __all__ = [
     "custom_fields",
     "customer_contacts",
     "customer_match_keys",
+    "customer_search_keys",
     "customer_tags",
     "customers",
     "interactions",
@@ -104,6 +105,17 @@ customer_contacts = sa.Table(
     sa.Index(None, "email"),
     sa.Index(None, "phone"),
     sa.Index(None, "mobile"),
+)
+
+#: Search keys (domain.search.search_keys: identifier words, E.164 phones), rewritten on every save;
+#: identifier and phone queries are range look-ups here (adapters/sql/_search.py); migration 0007_search.
+customer_search_keys = sa.Table(
+    "customer_search_keys",
+    metadata,
+    _id("customer_id", sa.ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("search_key", key_string(200), nullable=False),
+    sa.PrimaryKeyConstraint("customer_id", "search_key"),
+    sa.Index(None, "search_key", "customer_id"),
 )
 
 #: Duplicate-check keys (domain.duplicates.index_keys), rewritten on every save; migration 0004_governance.

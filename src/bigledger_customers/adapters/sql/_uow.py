@@ -124,6 +124,11 @@ class SqlUnitOfWork:
             self._conn = self._engine.connect()
             if self._write:
                 self._conn.execution_options(**{WRITE_OPTION: True})
+            elif self._conn.dialect.name == "postgresql":
+                # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
+                # inside a transaction too, so this sees the same data without the BEGIN and ROLLBACK
+                # round trips; and psycopg forgets its prepared statements on every ROLLBACK.
+                self._conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
             self._begin()
         except BaseException:

@@ -1,0 +1,1 @@
+"""A host application's test suite, written only against the documented test kit (docs/testing.md)."""
