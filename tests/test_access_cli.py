@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from bigledger_customers import Actor, connect
 from bigledger_customers._cli_identity import BRANCH_ENV, CONFIG_ENV, SALES_REP_ENV
