@@ -237,7 +237,8 @@ def account_approvals(
     as_json: JsonFlag = False,
 ) -> None:
     """Approval requests waiting for a decision, oldest first."""
-    requests = _state(ctx).book.accounts.pending_approvals(command=command)
+    state = _state(ctx)
+    requests = state.book.accounts.pending_approvals(command=command, actor=state.actor)
     if as_json:
         _print_json([unstructure(r) for r in requests])
         return
@@ -319,7 +320,7 @@ def account_confirm(
     """Settle a payment hold, in full or in part."""
     state = _state(ctx)
     accounts = state.book.accounts
-    money = _money(amount, accounts.hold(hold_id).currency) if amount is not None else None
+    money = _money(amount, accounts.hold(hold_id, actor=state.actor).currency) if amount is not None else None
     _show_hold(accounts.confirm(hold_id, amount=money, key=key, actor=state.actor), as_json)
 
 
@@ -384,7 +385,8 @@ def account_reconcile(
     as_json: JsonFlag = False,
 ) -> None:
     """Recompute balances and grants from the ledger and compare; exit status 1 when any differs."""
-    report = _state(ctx).book.accounts.reconcile(ref)
+    state = _state(ctx)
+    report = state.book.accounts.reconcile(ref, actor=state.actor)
     if as_json:
         _print_json(unstructure(report))
     else:
@@ -472,8 +474,10 @@ def checkout_quote(
     as_json: JsonFlag = False,
 ) -> None:
     """Read-only: can the customer buy this now, and how it would be paid (rebate, prepayment, credit, cash)."""
-    book = _state(ctx).book
-    _show_quote(book.checkout.quote(_order(ref, amount, currency, order, rebate, not no_prepayment)), as_json)
+    state = _state(ctx)
+    wanted = _order(ref, amount, currency, order, rebate, not no_prepayment)
+    quote = state.book.checkout.quote(wanted, actor=state.actor)
+    _show_quote(quote, as_json)
 
 
 @checkout_app.command("reserve")
@@ -501,7 +505,7 @@ def checkout_reserve(
     the file written by --output, as @FILE) to `checkout confirm` or `checkout reject`."""
     state = _state(ctx)
     checkout = state.book.checkout
-    quote = checkout.quote(_order(ref, amount, currency, order, rebate, not no_prepayment))
+    quote = checkout.quote(_order(ref, amount, currency, order, rebate, not no_prepayment), actor=state.actor)
     reservation = checkout.reserve(
         quote,
         key=key,

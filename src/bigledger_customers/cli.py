@@ -32,6 +32,7 @@ from bigledger_customers import (
     Book,
     CustomerStatus,
     CustomerType,
+    Money,
     PartnerRole,
     Priority,
     ReferenceKind,
@@ -50,7 +51,7 @@ from bigledger_customers.domain.convert import unstructure
 from bigledger_customers.domain.customer import Address, Contact, Customer
 from bigledger_customers.domain.reference import ReferenceEntry
 from bigledger_customers.domain.search import Page
-from bigledger_customers.errors import BigLedgerError
+from bigledger_customers.errors import BigLedgerError, ValidationError
 
 __all__ = ["app", "main"]
 
@@ -542,6 +543,17 @@ def customer_list(
     _search(ctx, None, filters=filters, sort=sort, descending=descending, limit=limit, cursor=cursor, as_json=as_json)
 
 
+def _limit(amount: str | None, currency: str | None) -> Money | None:
+    """A credit-limit bound: ``amount`` (a decimal string, never a float) in ``currency``."""
+    if amount is None:
+        return None
+    if currency is None:
+        raise ValidationError(
+            "a credit-limit range needs --credit-currency", code="credit_currency_required", field="credit_currency"
+        )
+    return Money(amount.strip(), currency.strip().upper())
+
+
 @customer_app.command("search")
 def customer_search(
     ctx: typer.Context,
@@ -557,6 +569,20 @@ def customer_search(
     sales_rep: Annotated[str | None, typer.Option("--sales-rep")] = None,
     phone_region: Annotated[
         str | None, typer.Option("--phone-region", help="Read a national phone number in TEXT in this region (MY).")
+    ] = None,
+    credit_limit_min: Annotated[
+        str | None,
+        typer.Option("--credit-limit-min", metavar="AMOUNT", help="Credit limit at least this (in --credit-currency)."),
+    ] = None,
+    credit_limit_max: Annotated[
+        str | None,
+        typer.Option("--credit-limit-max", metavar="AMOUNT", help="Credit limit at most this (in --credit-currency)."),
+    ] = None,
+    credit_currency: Annotated[
+        str | None,
+        typer.Option(
+            "--credit-currency", metavar="CUR", help="Currency of the credit-limit range and of --sort credit_limit."
+        ),
     ] = None,
     sort: SortOption = "code",
     descending: Annotated[bool, typer.Option("--desc", help="Sort descending.")] = False,
@@ -574,6 +600,9 @@ def customer_search(
         "tags": tag,
         "sales_rep": sales_rep,
         "phone_region": phone_region,
+        "credit_limit_min": _limit(credit_limit_min, credit_currency),
+        "credit_limit_max": _limit(credit_limit_max, credit_currency),
+        "credit_currency": credit_currency,
     }
     _search(ctx, text, filters=filters, sort=sort, descending=descending, limit=limit, cursor=cursor, as_json=as_json)
 

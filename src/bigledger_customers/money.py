@@ -38,14 +38,29 @@ def _currencies() -> frozenset[str]:
     return frozenset(babel.numbers.list_currencies()) - _NOT_TENDER
 
 
-@functools.cache
+#: Per-currency facts computed once from babel: code -> (minor unit digits, quantum, zero).
+_FACTS: dict[str, tuple[int, Decimal, Decimal]] = {}
+#: Currency spellings already validated -> their upper-case code (``"myr"`` -> ``"MYR"``).
+_CODES: dict[str, str] = {}
+
+
+def _facts(code: str) -> tuple[int, Decimal, Decimal]:
+    """Minor unit digits, quantum and zero of a validated upper-case ``code``, from babel once."""
+    facts = _FACTS.get(code)
+    if facts is None:
+        places = int(babel.numbers.get_currency_precision(code))
+        quantum = Decimal(1).scaleb(-places)
+        facts = _FACTS[code] = (places, quantum, Decimal(0).quantize(quantum))
+    return facts
+
+
 def minor_units(currency: str) -> int:
     """Number of decimal places of ``currency`` per babel's CLDR data (JPY 0, USD 2, BHD 3).
 
     >>> minor_units("BHD")
     3
     """
-    return int(babel.numbers.get_currency_precision(validate_currency(currency)))
+    return _facts(validate_currency(currency))[0]
 
 
 def validate_currency(value: object, *, field: str = "currency") -> str:
@@ -54,20 +69,28 @@ def validate_currency(value: object, *, field: str = "currency") -> str:
     >>> validate_currency("myr")
     'MYR'
     """
-    if not isinstance(value, str) or value.upper() not in _currencies():
-        raise ValidationError(
-            f"{value!r} is not an ISO 4217 currency code", code="invalid_currency", field=field, value=value
-        )
-    return value.upper()
+    if isinstance(value, str):
+        code = _CODES.get(value)
+        if code is not None:
+            return code
+        code = value.upper()
+        if code in _currencies():
+            _CODES[value] = code
+            return code
+    raise ValidationError(
+        f"{value!r} is not an ISO 4217 currency code", code="invalid_currency", field=field, value=value
+    )
 
 
 def _to_decimal(value: object, field: str = "amount") -> Decimal:
-    if isinstance(value, bool | float):
+    if type(value) is Decimal:  # the common case; a subclass takes the long way below
+        result = value
+    elif isinstance(value, bool | float):
         # A float has already lost the cents (0.1 + 0.2 != 0.3): refuse it rather than guess.
         raise ValidationError(
             "amounts must be Decimal, int or str, never float", code="float_amount", field=field, value=value
         )
-    if isinstance(value, Decimal):
+    elif isinstance(value, Decimal):
         result = value
     elif isinstance(value, int | str):
         try:
@@ -85,11 +108,24 @@ def _to_decimal(value: object, field: str = "amount") -> Decimal:
     return result
 
 
-def _quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_units(currency))
+def _exact(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` at the exponent of the validated ``currency``, or raise if that would lose digits."""
+    quantum = _facts(currency)[1]
+    try:
+        exact = amount.quantize(quantum, rounding=ROUND_DOWN)
+    except InvalidOperation:
+        raise ValidationError("amount is too large", code="invalid_amount", field="amount", value=str(amount)) from None
+    if exact != amount:
+        raise ValidationError(
+            f"{amount} has more decimal places than {currency} allows ({_facts(currency)[0]})",
+            code="invalid_precision",
+            field="amount",
+            value=str(amount),
+        )
+    return exact
 
 
-@attrs.frozen(repr=False, order=False)
+@attrs.frozen(repr=False, order=False, init=False)
 class Money:
     """An amount of one currency; exact, immutable, and never more precise than the minor unit.
 
@@ -104,25 +140,41 @@ class Money:
     bigledger_customers.errors.ValidationError: 10.005 has more decimal places than USD allows (2) ...
     """
 
-    amount: Decimal = attrs.field(converter=_to_decimal)
-    currency: str = attrs.field(converter=validate_currency)
+    amount: Decimal
+    currency: str
 
-    def __attrs_post_init__(self) -> None:
-        try:
-            exact = self.amount.quantize(_quantum(self.currency), rounding=ROUND_DOWN)
-        except InvalidOperation:
-            raise ValidationError(
-                "amount is too large", code="invalid_amount", field="amount", value=str(self.amount)
-            ) from None
-        if exact != self.amount:
-            raise ValidationError(
-                f"{self.amount} has more decimal places than {self.currency} allows ({minor_units(self.currency)})",
-                code="invalid_precision",
-                field="amount",
-                value=str(self.amount),
-            )
+    def __init__(self, amount: Decimal | int | str, currency: str) -> None:
+        value = _to_decimal(amount)
+        code = validate_currency(currency)
         # One exponent per currency, so equal amounts print alike: Money("1", "USD") shows 1.00.
-        object.__setattr__(self, "amount", exact)
+        _set_amount(self, _exact(value, code))
+        _set_currency(self, code)
+
+    @classmethod
+    def _trusted(cls, amount: Decimal, currency: str) -> Money:
+        """Internal: wrap an ``amount`` already at the exponent of the already validated ``currency``.
+
+        No check at all: only for values known exact (the cached zero of a currency).
+        """
+        money = _new(cls)
+        _set_amount(money, amount)
+        _set_currency(money, currency)
+        return money
+
+    @classmethod
+    def _checked(cls, amount: Decimal, currency: str) -> Money:
+        """Internal: wrap a Decimal ``amount`` of an already validated ``currency``, checking precision only."""
+        money = _new(cls)
+        facts = _FACTS.get(currency)
+        try:  # the common case inline: facts known, quantize exact
+            exact = amount.quantize(facts[1], rounding=ROUND_DOWN) if facts is not None else None
+        except InvalidOperation:
+            exact = None
+        if exact is None or exact != amount:
+            exact = _exact(amount, currency)  # computes the facts, or raises the constructor's error
+        _set_amount(money, exact)
+        _set_currency(money, currency)
+        return money
 
     @classmethod
     def of(cls, amount: Decimal | int | str, currency: str, *, rounding: str = ROUND_HALF_UP) -> Money:
@@ -134,12 +186,13 @@ class Money:
         Money('2.67', 'USD')
         """
         currency = validate_currency(currency)
-        return cls(_to_decimal(amount).quantize(_quantum(currency), rounding=rounding), currency)
+        return cls._checked(_to_decimal(amount).quantize(_facts(currency)[1], rounding=rounding), currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
         """The zero amount of ``currency``."""
-        return cls(Decimal(0), currency)
+        code = validate_currency(currency)
+        return cls._trusted(_facts(code)[2], code)
 
     @classmethod
     def from_minor(cls, units: int, currency: str) -> Money:
@@ -150,12 +203,13 @@ class Money:
         """
         if isinstance(units, bool) or not isinstance(units, int):
             raise ValidationError("minor units must be an int", code="invalid_amount", field="amount", value=units)
-        return cls(Decimal(units).scaleb(-minor_units(currency)), currency)
+        code = validate_currency(currency)
+        return cls._checked(Decimal(units).scaleb(-_facts(code)[0]), code)
 
     @property
     def minor(self) -> int:
         """The amount as integer minor units, the form stored in SQL columns."""
-        return int(self.amount.scaleb(minor_units(self.currency)))
+        return int(self.amount.scaleb(_facts(self.currency)[0]))
 
     def _same(self, other: object) -> Money:
         if not isinstance(other, Money):
@@ -169,17 +223,25 @@ class Money:
             )
         return other
 
+    # Results of arithmetic skip the validation of the public constructor: the currency is known
+    # valid; a sum still goes through the precision check, which also catches a sum rounded by the
+    # decimal context (more digits than its precision), exactly as the constructor would.
+
     def __add__(self, other: Money) -> Money:
-        return Money(self.amount + self._same(other).amount, self.currency)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
+        return Money._checked(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.amount - self._same(other).amount, self.currency)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
+        return Money._checked(self.amount - other.amount, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money._checked(-self.amount, self.currency)
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return Money._checked(abs(self.amount), self.currency)
 
     def __lt__(self, other: Money) -> bool:
         return self.amount < self._same(other).amount
@@ -210,7 +272,8 @@ class Money:
         >>> Money("1000.00", "CNY").multiply("0.006")
         Money('6.00', 'CNY')
         """
-        return Money.of(self.amount * _to_decimal(factor, "factor"), self.currency, rounding=rounding)
+        product = self.amount * _to_decimal(factor, "factor")
+        return Money._checked(product.quantize(_facts(self.currency)[1], rounding=rounding), self.currency)
 
     def allocate(self, ratios: Sequence[Decimal | int | str]) -> list[Money]:
         """Split into parts proportional to ``ratios`` that add up exactly to this amount.
@@ -235,7 +298,8 @@ class Money:
         step = 1 if left >= 0 else -1
         for i in order[: abs(left)]:
             floors[i] += step
-        return [Money.from_minor(u, self.currency) for u in floors]
+        places = _facts(self.currency)[0]
+        return [Money._checked(Decimal(u).scaleb(-places), self.currency) for u in floors]
 
     def format(self, locale: str = "en_US") -> str:
         """Format for people in ``locale`` through babel (for display only; never parse it back)."""
@@ -246,6 +310,12 @@ class Money:
 
     def __repr__(self) -> str:
         return f"Money({str(self.amount)!r}, {self.currency!r})"
+
+
+_new = object.__new__
+# Slot descriptors: set the fields of a frozen instance without the frozen __setattr__.
+_set_amount = Money.amount.__set__  # type: ignore[attr-defined]
+_set_currency = Money.currency.__set__  # type: ignore[attr-defined]
 
 
 def total(amounts: Iterable[Money], currency: str) -> Money:

@@ -88,10 +88,11 @@ from bigledger_customers.domain.rebates import (
     refund_grant,
 )
 from bigledger_customers.domain.records import SYSTEM, Actor
-from bigledger_customers.errors import BigLedgerError, NotAllowed, NotFound, ValidationError
+from bigledger_customers.errors import BigLedgerError, NotAllowed, NotFound, PermissionDenied, ValidationError
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer, save_config
+from bigledger_customers.services.access import deny, out_of_scope
 from bigledger_customers.services.approvals import (
     ApprovalHandler,
     ApprovalService,
@@ -434,77 +435,109 @@ class AccountService:
             return _is_enabled(uow)
 
     # -- queries -----------------------------------------------------------------------------------
+    #
+    # Account queries are read access (docs/permissions.md): with an actor (given or from
+    # ``acting_as``) they need ``accounts.view`` over the customer (NotFound outside its scope,
+    # audited); without any actor they are the host's own call and see everything.
 
-    def account(self, ref: str) -> Account:
-        """The customer's account (NotFound before it exists)."""
+    def _read(self, ref: str, actor: Actor | None, read: Callable[[UnitOfWork, Customer], T]) -> T:
+        """``read(uow, customer)`` when the reader holds ``accounts.view`` over the customer."""
+        access = self._s.read_access(actor, Permission.ACCOUNTS_VIEW)
         with self._s.uow(write=False) as uow:
             customer = load_customer(uow, ref)
+            if access.covers(customer):
+                return read(uow, customer)
+        raise out_of_scope(self._s, access, Permission.ACCOUNTS_VIEW, ref)
+
+    def _whole_book(self, actor: Actor | None) -> None:
+        """A query over every account: ``accounts.view`` over all customers (a scoped reader names one)."""
+        access = self._s.read_access(actor, Permission.ACCOUNTS_VIEW)
+        if access.actor is not None and not access.scope.unrestricted:
+            deny(self._s, access.actor, Permission.ACCOUNTS_VIEW, reason="out_of_scope", customer=None)
+            raise PermissionDenied(
+                f"{access.actor.id} may read its own customers' accounts only: name one",
+                code="out_of_scope",
+                field=str(Permission.ACCOUNTS_VIEW),
+                value=access.actor.id,
+            )
+
+    def account(self, ref: str, *, actor: Actor | None = None) -> Account:
+        """The customer's account (NotFound before it exists)."""
+
+        def read(uow: UnitOfWork, customer: Customer) -> Account:
             account = uow.accounts.get(customer.id)
             if account is None:
                 raise NotFound(f"customer {customer.code} has no account yet", code="account_not_found")
             return account
 
-    def balance(self, ref: str, currency: str, *, as_of: dt.datetime | None = None) -> AccountBalance:
+        return self._read(ref, actor, read)
+
+    def balance(
+        self, ref: str, currency: str, *, as_of: dt.datetime | None = None, actor: Actor | None = None
+    ) -> AccountBalance:
         """Prepayment and rebate balance in ``currency`` as of ``as_of`` (now); writes nothing."""
-        with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            money_zero = Money.zero(currency)
-            currency = money_zero.currency
+        code = Money.zero(currency).currency
+
+        def read(uow: UnitOfWork, customer: Customer) -> AccountBalance:
             when = as_of or self._s.clock.now()
-            prepayment = uow.balances.get(customer.id, currency) or Balance.zero(currency)
-            rebate = rebate_balance(uow.grants.for_account(customer.id), currency, when)
-        return AccountBalance(
-            customer_id=customer.id,
-            currency=currency,
-            as_of=when,
-            actual=prepayment.actual,
-            available=prepayment.available,
-            locked=prepayment.locked,
-            rebate_actual=rebate.actual,
-            rebate_available=rebate.available,
-            rebate_locked=rebate.locked,
-        )
+            prepayment = uow.balances.get(customer.id, code) or Balance.zero(code)
+            rebate = rebate_balance(uow.grants.for_account(customer.id), code, when)
+            return AccountBalance(
+                customer_id=customer.id,
+                currency=code,
+                as_of=when,
+                actual=prepayment.actual,
+                available=prepayment.available,
+                locked=prepayment.locked,
+                rebate_actual=rebate.actual,
+                rebate_available=rebate.available,
+                rebate_locked=rebate.locked,
+            )
 
-    def grants(self, ref: str) -> list[RebateGrant]:
+        return self._read(ref, actor, read)
+
+    def grants(self, ref: str, *, actor: Actor | None = None) -> list[RebateGrant]:
         """Every rebate grant of the customer, by id."""
-        with self._s.uow(write=False) as uow:
-            return list(uow.grants.for_account(load_customer(uow, ref).id))
+        return self._read(ref, actor, lambda uow, c: list(uow.grants.for_account(c.id)))
 
-    def hold(self, hold_id: str) -> Hold:
-        """One hold."""
+    def hold(self, hold_id: str, *, actor: Actor | None = None) -> Hold:
+        """One hold (with an actor: ``accounts.view`` over its customer, else NotFound)."""
+        access = self._s.read_access(actor, Permission.ACCOUNTS_VIEW)
         with self._s.uow(write=False) as uow:
             found = uow.holds.get(hold_id)
-        if found is None:
+            owner = uow.customers.get(found.customer_id) if found is not None and access.actor is not None else None
+        if found is None or (owner is not None and not access.covers(owner)):
+            if found is not None and access.actor is not None:
+                deny(self._s, access.actor, Permission.ACCOUNTS_VIEW, reason="out_of_scope", customer=found.customer_id)
             raise NotFound(f"no hold {hold_id!r}", code="hold_not_found", field="hold", value=hold_id)
         return found
 
-    def ledger(self, ref: str) -> list[LedgerEntry]:
+    def ledger(self, ref: str, *, actor: Actor | None = None) -> list[LedgerEntry]:
         """The ledger entries of the customer's account, oldest first."""
-        with self._s.uow(write=False) as uow:
-            return list(uow.ledger.for_account(load_customer(uow, ref).id))
+        return self._read(ref, actor, lambda uow, c: list(uow.ledger.for_account(c.id)))
 
-    def expenses(self, ref: str) -> list[ExpenseRecord]:
+    def expenses(self, ref: str, *, actor: Actor | None = None) -> list[ExpenseRecord]:
         """The confirmed expenses of the customer's account."""
-        with self._s.uow(write=False) as uow:
-            return list(uow.account_records.expenses(load_customer(uow, ref).id))
+        return self._read(ref, actor, lambda uow, c: list(uow.account_records.expenses(c.id)))
 
-    def top_ups(self, ref: str) -> list[TopUpRecord]:
+    def top_ups(self, ref: str, *, actor: Actor | None = None) -> list[TopUpRecord]:
         """The online top-ups of the customer's account."""
-        with self._s.uow(write=False) as uow:
-            return list(uow.account_records.top_ups(load_customer(uow, ref).id))
+        return self._read(ref, actor, lambda uow, c: list(uow.account_records.top_ups(c.id)))
 
-    def incomes(self, ref: str) -> list[IncomeRecord]:
+    def incomes(self, ref: str, *, actor: Actor | None = None) -> list[IncomeRecord]:
         """Offline income records (pending, approved, rejected) of the customer's account."""
-        with self._s.uow(write=False) as uow:
-            return list(uow.account_records.incomes(load_customer(uow, ref).id))
+        return self._read(ref, actor, lambda uow, c: list(uow.account_records.incomes(c.id)))
 
-    def allowed_rebate(self, ref: str, order_amount: Money) -> RebateAllowance:
+    def allowed_rebate(self, ref: str, order_amount: Money, *, actor: Actor | None = None) -> RebateAllowance:
         """The most rebate the usage rules allow on an order of ``order_amount`` (with the reason)."""
-        with self._s.uow(write=False) as uow:
-            return allowed_rebate(self._usage_rules(uow), _facts(load_customer(uow, ref)), order_amount)
+        return self._read(ref, actor, lambda uow, c: allowed_rebate(self._usage_rules(uow), _facts(c), order_amount))
 
-    def pending_approvals(self, *, command: str | None = None, limit: int = 100) -> list[ApprovalRequest]:
-        """Approval requests waiting for a decision, oldest first."""
+    def pending_approvals(
+        self, *, command: str | None = None, limit: int = 100, actor: Actor | None = None
+    ) -> list[ApprovalRequest]:
+        """Approval requests waiting for a decision, oldest first (with an actor: ``accounts.view``
+        over all customers, since the queue holds every customer's requests)."""
+        self._whole_book(actor)
         with self._s.uow(write=False) as uow:
             return list(uow.approvals.pending(command=command, limit=limit))
 
@@ -513,9 +546,17 @@ class AccountService:
         with self._s.uow(write=False) as uow:
             return self._load_approval(uow, approval_id)
 
-    def reconcile(self, ref: str | None = None) -> ReconcileReport:
+    def reconcile(self, ref: str | None = None, *, actor: Actor | None = None) -> ReconcileReport:
         """Recompute every balance and grant (of one customer, or of all) from its ledger entries and
-        compare with the stored one."""
+        compare with the stored one.
+
+        With an actor: ``accounts.view`` over the named customer, or over all customers for the
+        whole book (a scoped reader names one of its customers, else PermissionDenied ``out_of_scope``).
+        """
+        if ref is None:
+            self._whole_book(actor)
+        else:
+            self._read(ref, actor, lambda uow, c: None)
         with self._s.uow(write=False) as uow:
             entries: list[LedgerEntry] = []
             if ref is not None:

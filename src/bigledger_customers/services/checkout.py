@@ -30,7 +30,7 @@ from bigledger_customers.domain.checkout import (
 )
 from bigledger_customers.domain.convert import converter
 from bigledger_customers.domain.credit import Reason, Severity
-from bigledger_customers.domain.customer import CustomerStatus
+from bigledger_customers.domain.customer import Customer, CustomerStatus
 from bigledger_customers.domain.idempotency import check_key
 from bigledger_customers.domain.rebates import CustomerFacts, UsageRule, allowed_rebate, rebate_balance
 from bigledger_customers.domain.records import Actor
@@ -38,6 +38,7 @@ from bigledger_customers.errors import NotAllowed, ValidationError
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer
+from bigledger_customers.services.access import out_of_scope
 from bigledger_customers.services.accounts import DEFAULT_METHOD, USAGE_RULES, AccountService, run_keyed
 from bigledger_customers.services.credit import (
     CreditService,
@@ -75,66 +76,77 @@ class CheckoutService:
         self._credit = credit
         self._rules_cache: dict[str, Any] = {}
 
-    def quote(self, order: Order) -> Quote:
-        """Status, settlement method, rebate allowed, prepayment available, credit decision and the plan."""
+    def quote(self, order: Order, *, actor: Actor | None = None) -> Quote:
+        """Status, settlement method, rebate allowed, prepayment available, credit decision and the plan.
+
+        A quote is read access: with an actor (given or from ``acting_as``) it needs
+        ``accounts.view`` over the order's customer (NotFound outside its scope, audited).
+        """
+        access = self._s.read_access(actor, Permission.ACCOUNTS_VIEW)
         if not isinstance(order, Order):
             raise ValidationError("give an Order", code="invalid_order", field="order")
-        amount = order.amount
-        currency = amount.currency
         with self._s.uow(write=False) as uow:
             now = self._s.clock.now()
             customer = load_customer(uow, order.customer)
-            account = uow.accounts.get(customer.id)
-            method = (
-                account.settlement_method
-                if account is not None
-                else SettlementMethod(uow.config.get(DEFAULT_METHOD) or SettlementMethod.PAY_NOW)
+            if access.covers(customer):
+                return self._quote_in(uow, order, customer, now)
+        raise out_of_scope(self._s, access, Permission.ACCOUNTS_VIEW, order.customer)
+
+    def _quote_in(self, uow: UnitOfWork, order: Order, customer: Customer, now: dt.datetime) -> Quote:
+        """The quote of ``order`` for ``customer``, read in ``uow``."""
+        amount = order.amount
+        currency = amount.currency
+        account = uow.accounts.get(customer.id)
+        method = (
+            account.settlement_method
+            if account is not None
+            else SettlementMethod(uow.config.get(DEFAULT_METHOD) or SettlementMethod.PAY_NOW)
+        )
+        zero = Money.zero(currency)
+        prepayment = zero
+        rebate_available = zero
+        if account is not None:
+            balance = uow.balances.get(account.id, currency)
+            prepayment = balance.available if balance is not None else zero
+            rebate_available = rebate_balance(uow.grants.for_account(account.id), currency, now).available
+        rules = _usage_rules(uow.config.get(USAGE_RULES), self._rules_cache)
+        facts = CustomerFacts(customer.id, customer.code, customer.level, customer.category)
+        allowance = allowed_rebate(rules, facts, amount)
+        rebate_allowed = min(allowance.amount, rebate_available)
+        plan = plan_payment(
+            amount,
+            method=method.value,
+            rebate_allowed=rebate_allowed,
+            prepayment_available=prepayment,
+            rebate_wanted=order.rebate,
+            use_prepayment=order.use_prepayment,
+        )
+        reasons: list[Reason] = []
+        if customer.status is not CustomerStatus.ACTIVE:
+            reasons.append(
+                Reason(
+                    code="customer_not_active",
+                    message=f"customer is {customer.status}",
+                    severity=Severity.BLOCK,
+                    detail={"status": customer.status.value},
+                )
             )
-            zero = Money.zero(currency)
-            prepayment = zero
-            rebate_available = zero
-            if account is not None:
-                balance = uow.balances.get(account.id, currency)
-                prepayment = balance.available if balance is not None else zero
-                rebate_available = rebate_balance(uow.grants.for_account(account.id), currency, now).available
-            rules = _usage_rules(uow.config.get(USAGE_RULES), self._rules_cache)
-            facts = CustomerFacts(customer.id, customer.code, customer.level, customer.category)
-            allowance = allowed_rebate(rules, facts, amount)
-            rebate_allowed = min(allowance.amount, rebate_available)
-            plan = plan_payment(
-                amount,
-                method=method.value,
-                rebate_allowed=rebate_allowed,
-                prepayment_available=prepayment,
-                rebate_wanted=order.rebate,
-                use_prepayment=order.use_prepayment,
+        if method is SettlementMethod.PREPAID and plan.prepayment > prepayment:
+            reasons.append(
+                Reason(
+                    code="prepayment_short",
+                    message=f"prepayment and rebate fall short by {(plan.prepayment - prepayment).amount}",
+                    severity=Severity.BLOCK,
+                    amount=plan.prepayment - prepayment,
+                )
             )
-            reasons: list[Reason] = []
-            if customer.status is not CustomerStatus.ACTIVE:
-                reasons.append(
-                    Reason(
-                        code="customer_not_active",
-                        message=f"customer is {customer.status}",
-                        severity=Severity.BLOCK,
-                        detail={"status": customer.status.value},
-                    )
-                )
-            if method is SettlementMethod.PREPAID and plan.prepayment > prepayment:
-                reasons.append(
-                    Reason(
-                        code="prepayment_short",
-                        message=f"prepayment and rebate fall short by {(plan.prepayment - prepayment).amount}",
-                        severity=Severity.BLOCK,
-                        amount=plan.prepayment - prepayment,
-                    )
-                )
-            decision = None
-            if not plan.credit.is_zero():
-                decision = credit_decision_in(
-                    uow, customer, plan.credit, now=now, rates=self._s.settings.integrations.rates
-                )
-                seen = {r.code for r in reasons}
-                reasons.extend(r for r in decision.reasons if r.code not in seen)
+        decision = None
+        if not plan.credit.is_zero():
+            decision = credit_decision_in(
+                uow, customer, plan.credit, now=now, rates=self._s.settings.integrations.rates
+            )
+            seen = {r.code for r in reasons}
+            reasons.extend(r for r in decision.reasons if r.code not in seen)
         return Quote(
             order=order,
             customer_id=customer.id,

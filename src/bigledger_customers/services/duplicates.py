@@ -231,6 +231,7 @@ class DuplicateService:
         include_voided: bool = False,
         on_progress: Progress | None = None,
         actor: Actor | None = None,
+        workers: int = 1,
     ) -> Iterator[DuplicateMatch]:
         """Every likely duplicate pair in the book, streamed as found (left code sorts before right).
 
@@ -238,13 +239,21 @@ class DuplicateService:
         held up), then compared by blocking: never all pairs. Merged customers are left out, and
         voided ones unless ``include_voided``. With an actor (``customer.read``, checked when called)
         only the customers of its data scope are read (the scope is part of each page's query).
+        ``workers > 1`` scores in that many forked processes (:func:`matches_in_parallel`); it is off
+        by default because forking a host's threaded process is unsafe and, on the shared 2-core
+        machine of docs/data-quality.md, two workers were slower than one process.
         """
         access = self._s.read_access(actor)
         limit = self._threshold(threshold)
-        return self._report(limit, include_voided, on_progress, access.scope_or_none())
+        return self._report(limit, include_voided, on_progress, access.scope_or_none(), workers)
 
     def _report(
-        self, limit: Decimal, include_voided: bool, on_progress: Progress | None, scope: DataScope | None
+        self,
+        limit: Decimal,
+        include_voided: bool,
+        on_progress: Progress | None,
+        scope: DataScope | None,
+        workers: int = 1,
     ) -> Iterator[DuplicateMatch]:
         records = self._records(include_voided, on_progress, scope)
 
@@ -252,7 +261,7 @@ class DuplicateService:
             if on_progress is not None:
                 on_progress("compare", done, total)
 
-        for match in matches_in_parallel(records, threshold=limit, on_progress=progress):
+        for match in matches_in_parallel(records, threshold=limit, workers=workers, on_progress=progress):
             yield match if match.left_code <= match.right_code else _swap(match)
 
     def _records(

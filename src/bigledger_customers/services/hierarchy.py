@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from bigledger_customers.domain.access import Permission
 from bigledger_customers.domain.customer import Customer
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer
+from bigledger_customers.services.access import ReadAccess, out_of_scope
 
 __all__ = ["HIERARCHY_LOCK", "HierarchyService", "descendant_ids", "group_ids", "lock_hierarchy"]
 
@@ -83,38 +85,80 @@ class HierarchyService:
     def __init__(self, services: Services) -> None:
         self._s = services
 
-    def descendants(self, ref: str) -> list[Customer]:
-        """Every customer below this one (children, their children...), level by level, by code."""
+    def _visible(self, uow: UnitOfWork, ref: str, access: ReadAccess) -> Customer | None:
+        """The customer named by ``ref`` when ``access`` covers it, else None."""
+        customer = load_customer(uow, ref)
+        return customer if access.covers(customer) else None
+
+    def _shown(self, access: ReadAccess, found: list[Customer | None]) -> list[Customer]:
+        """The customers of ``found`` the reader may see, masked as it must see them."""
+        return [access.show(c) for c in found if c is not None and access.covers(c)]
+
+    def descendants(self, ref: str, *, actor: Actor | None = None) -> list[Customer]:
+        """Every customer below this one (children, their children...), level by level, by code.
+
+        Hierarchy queries are read access: with an actor (given or from ``acting_as``) they need
+        ``customer.read`` over the named customer (NotFound outside its scope, audited) and list
+        only the customers inside the reader's scope.
+        """
+        access = self._s.read_access(actor)
         with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            found = [uow.customers.get(i) for i in descendant_ids(uow, customer.id)]
-        return [c for c in found if c is not None]
+            customer = self._visible(uow, ref, access)
+            if customer is not None:
+                return self._shown(access, [uow.customers.get(i) for i in descendant_ids(uow, customer.id)])
+        raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
 
-    def ancestors(self, ref: str) -> list[Customer]:
-        """The parent, its parent... up to the top of the group."""
+    def ancestors(self, ref: str, *, actor: Actor | None = None) -> list[Customer]:
+        """The parent, its parent... up to the top of the group (a reader's: those in its scope)."""
+        access = self._s.read_access(actor)
         with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            found = [uow.customers.get(i) for i in ancestor_ids(uow, customer)]
-        return [c for c in found if c is not None]
+            customer = self._visible(uow, ref, access)
+            if customer is not None:
+                return self._shown(access, [uow.customers.get(i) for i in ancestor_ids(uow, customer)])
+        raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
 
-    def root(self, ref: str) -> Customer:
-        """The top-most ancestor (the customer itself when it has no parent)."""
-        ancestors = self.ancestors(ref)
-        return ancestors[-1] if ancestors else self.get(ref)
+    def root(self, ref: str, *, actor: Actor | None = None) -> Customer:
+        """The top-most ancestor (the customer itself when it has no parent).
 
-    def get(self, ref: str) -> Customer:
+        A reader whose scope does not hold the top of the group gets NotFound (audited), as for
+        a customer outside its scope.
+        """
+        access = self._s.read_access(actor)
+        with self._s.uow(write=False) as uow:
+            customer = self._visible(uow, ref, access)
+            if customer is not None:
+                ancestors = ancestor_ids(uow, customer)
+                top = uow.customers.get(ancestors[-1]) if ancestors else customer
+                if top is not None and access.covers(top):
+                    return access.show(top)
+        raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
+
+    def get(self, ref: str, *, actor: Actor | None = None) -> Customer:
         """The customer (merged ones resolve to the survivor)."""
+        access = self._s.read_access(actor)
         with self._s.uow(write=False) as uow:
-            return load_customer(uow, ref)
+            customer = self._visible(uow, ref, access)
+            if customer is not None:
+                return access.show(customer)
+        raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
 
-    def group_ids(self, ref: str, *, scope: Literal["group", "subtree"] = "group") -> list[str]:
+    def group_ids(
+        self, ref: str, *, scope: Literal["group", "subtree"] = "group", actor: Actor | None = None
+    ) -> list[str]:
         """Customer ids whose credit exposure rolls up (DESIGN.md section 4): the whole group the
-        customer belongs to, or (``scope="subtree"``) the customer and everything below it."""
+        customer belongs to, or (``scope="subtree"``) the customer and everything below it.
+
+        With an actor: ``customer.read`` over the customer, and only the ids inside its scope."""
+        access = self._s.read_access(actor)
         with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            if scope == "subtree":
-                return descendant_ids(uow, customer.id, include_self=True)
-            return group_ids(uow, customer)
+            customer = self._visible(uow, ref, access)
+            if customer is not None:
+                found = descendant_ids(uow, customer.id, include_self=True) if scope == "subtree" else None
+                ids = found if found is not None else group_ids(uow, customer)
+                if access.scope.unrestricted:
+                    return ids
+                return [c.id for c in (uow.customers.get(i) for i in ids) if c is not None and access.covers(c)]
+        raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
 
     def move(
         self, ref: str, parent: str | None, *, expected_version: int | None = None, actor: Actor | None = None

@@ -28,6 +28,7 @@ from bigledger_customers.domain.privacy import (
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer
+from bigledger_customers.services.access import out_of_scope
 
 __all__ = ["EXPORT_FORMAT", "AccountsPrivacyHook", "PrivacyHook", "PrivacyService"]
 
@@ -209,11 +210,19 @@ class PrivacyService:
             uow.commit()
         return consent
 
-    def consents(self, ref: str, *, contact_id: str | None = None) -> dict[str, Consent]:
-        """The consent in force per purpose (the latest record), of the customer or one contact."""
+    def consents(self, ref: str, *, contact_id: str | None = None, actor: Actor | None = None) -> dict[str, Consent]:
+        """The consent in force per purpose (the latest record), of the customer or one contact.
+
+        With an actor (given or from ``acting_as``): ``customer.read`` over the customer (NotFound
+        outside its scope, audited); without any, the host's own call.
+        """
+        access = self._s.read_access(actor)
         with self._s.uow(write=False) as uow:
             customer = load_customer(uow, ref)
-            records = [c for c in uow.governance.consents(customer.id) if c.contact_id == contact_id]
+            visible = access.covers(customer)
+            records = [c for c in uow.governance.consents(customer.id) if c.contact_id == contact_id] if visible else []
+        if not visible:
+            raise out_of_scope(self._s, access, Permission.CUSTOMER_READ, ref)
         latest: dict[str, Consent] = {}
         for record in sorted(records, key=lambda c: c.at):
             latest[record.purpose] = record

@@ -18,6 +18,7 @@ import pytest
 
 from bigledger_customers._book import Book
 from bigledger_customers.domain.access import DEFAULT_ACCESS_POLICY, Grant, Permission, Role, Scope
+from bigledger_customers.domain.checkout import Order
 from bigledger_customers.domain.customer import Customer
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.domain.terms import PaymentTerms
@@ -217,6 +218,26 @@ class Query:
     name: str
     permission: str
     run: Callable[[Book, Actor, Customer], object]
+    #: Run once (as the admin) before the matrix, e.g. to give the customer an account and a hold.
+    setup: Callable[[Book, Customer], object] | None = None
+
+
+def _with_account(book: Book, c: Customer) -> object:
+    """Accounts enabled, MYR 100 topped up, MYR 10 of it held for a payment."""
+    book.accounts.enable(actor=ADMIN)
+    book.accounts.top_up(c.code, Money("100", "MYR"), key=f"t-{c.code}", actor=ADMIN)
+    return book.accounts.submit_payment(c.code, prepayment=Money("10", "MYR"), key=f"p-{c.code}", actor=ADMIN)
+
+
+def _hold_id(book: Book, c: Customer) -> str:
+    """The open payment hold of :func:`_with_account` (read without any actor)."""
+    with book.unit_of_work(write=False) as uow:
+        (hold,) = uow.holds.overdue(book.services.clock.now() + dt.timedelta(days=365), account_id=c.id)
+    return hold.id
+
+
+def _quote(book: Book, actor: Actor, c: Customer) -> object:
+    return book.checkout.quote(Order(customer=c.code, number="SO-Q", amount=Money("5", "MYR")), actor=actor)
 
 
 QUERIES: tuple[Query, ...] = (
@@ -236,6 +257,27 @@ QUERIES: tuple[Query, ...] = (
     Query("credit.aging", P.CREDIT_VIEW, lambda b, a, c: b.credit.aging(customer=c.code, actor=a)),
     Query("credit.dunning", P.CREDIT_VIEW, lambda b, a, c: b.credit.dunning(customer=c.code, actor=a)),
     Query("credit.dso", P.CREDIT_VIEW, lambda b, a, c: b.credit.dso("MYR", customer=c.code, actor=a)),
+    Query("accounts.account", P.ACCOUNTS_VIEW, lambda b, a, c: b.accounts.account(c.code, actor=a), _with_account),
+    Query("accounts.balance", P.ACCOUNTS_VIEW, lambda b, a, c: b.accounts.balance(c.code, "MYR", actor=a)),
+    Query("accounts.grants", P.ACCOUNTS_VIEW, lambda b, a, c: b.accounts.grants(c.code, actor=a)),
+    Query("accounts.hold", P.ACCOUNTS_VIEW, lambda b, a, c: b.accounts.hold(_hold_id(b, c), actor=a), _with_account),
+    Query("accounts.ledger", P.ACCOUNTS_VIEW, lambda b, a, c: b.accounts.ledger(c.code, actor=a)),
+    Query("accounts.expenses", P.ACCOUNTS_VIEW, lambda b, a, c: b.accounts.expenses(c.code, actor=a)),
+    Query("accounts.top_ups", P.ACCOUNTS_VIEW, lambda b, a, c: b.accounts.top_ups(c.code, actor=a)),
+    Query("accounts.incomes", P.ACCOUNTS_VIEW, lambda b, a, c: b.accounts.incomes(c.code, actor=a)),
+    Query(
+        "accounts.allowed_rebate",
+        P.ACCOUNTS_VIEW,
+        lambda b, a, c: b.accounts.allowed_rebate(c.code, Money("5", "MYR"), actor=a),
+    ),
+    Query("accounts.reconcile", P.ACCOUNTS_VIEW, lambda b, a, c: b.accounts.reconcile(c.code, actor=a)),
+    Query("checkout.quote", P.ACCOUNTS_VIEW, _quote, _with_account),
+    Query("hierarchy.descendants", P.CUSTOMER_READ, lambda b, a, c: b.hierarchy.descendants(c.code, actor=a)),
+    Query("hierarchy.ancestors", P.CUSTOMER_READ, lambda b, a, c: b.hierarchy.ancestors(c.code, actor=a)),
+    Query("hierarchy.root", P.CUSTOMER_READ, lambda b, a, c: b.hierarchy.root(c.code, actor=a)),
+    Query("hierarchy.get", P.CUSTOMER_READ, lambda b, a, c: b.hierarchy.get(c.code, actor=a)),
+    Query("hierarchy.group_ids", P.CUSTOMER_READ, lambda b, a, c: b.hierarchy.group_ids(c.code, actor=a)),
+    Query("privacy.consents", P.CUSTOMER_READ, lambda b, a, c: b.privacy.consents(c.code, actor=a)),
 )
 
 
@@ -300,6 +342,8 @@ class AccessMatrixContract:
     def test_query_by_role(self, book: Book, query: Query) -> None:
         _setup(book)
         customer = _customer(book, "C-QUERY")
+        if query.setup is not None:
+            query.setup(book, customer)
         allowed_somewhere = refused_somewhere = False
         for role in (*ROLES, "no_role"):  # an actor whose role the policy does not know holds nothing
             actor = role_actor(role)
@@ -455,6 +499,78 @@ class DataScopeContract:
         assert scoped.credit.dunning(actor=role_actor("credit_controller")) == []
         reasons = [e.changes["reason"] for e in scoped.access.refusals(rep.id)]
         assert reasons == ["out_of_scope"] * 4
+
+    def test_account_reads_are_scoped(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        scoped.accounts.enable(actor=ADMIN)
+        for code in ("MINE-0", "THEIRS-0"):
+            scoped.accounts.top_up(code, Money("100", "MYR"), key=f"t-{code}", actor=ADMIN)
+        theirs = scoped.accounts.submit_payment("THEIRS-0", prepayment=Money("10", "MYR"), key="p-t", actor=ADMIN)
+        assert scoped.accounts.balance("MINE-0", "MYR", actor=rep).available == Money("100", "MYR")
+        assert len(scoped.accounts.top_ups("MINE-0", actor=rep)) == 1
+        order = Order(customer="THEIRS-0", number="SO-1", amount=Money("5", "MYR"))
+        calls = (
+            lambda: scoped.accounts.account("THEIRS-0", actor=rep),
+            lambda: scoped.accounts.balance("THEIRS-0", "MYR", actor=rep),
+            lambda: scoped.accounts.grants("THEIRS-0", actor=rep),
+            lambda: scoped.accounts.ledger("THEIRS-0", actor=rep),
+            lambda: scoped.accounts.expenses("THEIRS-0", actor=rep),
+            lambda: scoped.accounts.top_ups("THEIRS-0", actor=rep),
+            lambda: scoped.accounts.incomes("THEIRS-0", actor=rep),
+            lambda: scoped.accounts.allowed_rebate("THEIRS-0", Money("5", "MYR"), actor=rep),
+            lambda: scoped.accounts.reconcile("THEIRS-0", actor=rep),
+            lambda: scoped.checkout.quote(order, actor=rep),
+        )
+        for call in calls:
+            with pytest.raises(NotFound) as caught:
+                call()
+            assert caught.value.code == "customer_not_found"
+        with pytest.raises(NotFound) as hold:
+            scoped.accounts.hold(theirs.id, actor=rep)
+        assert hold.value.code == "hold_not_found"
+        for whole_book in (
+            lambda: scoped.accounts.pending_approvals(actor=rep),
+            lambda: scoped.accounts.reconcile(actor=rep),
+        ):
+            with pytest.raises(PermissionDenied) as refused:
+                whole_book()
+            assert (refused.value.code, refused.value.field) == ("out_of_scope", "accounts.view")
+        reasons = [e.changes["reason"] for e in scoped.access.refusals(rep.id)]
+        assert reasons == ["out_of_scope"] * (len(calls) + 3)
+        approver = role_actor("finance_approver")
+        assert scoped.accounts.reconcile(actor=approver).ok
+        assert scoped.accounts.pending_approvals(actor=approver) == []
+        assert scoped.accounts.hold(theirs.id, actor=approver).id == theirs.id
+        assert scoped.checkout.quote(order).customer_id == scoped.customers.get("THEIRS-0").id  # the host's own call
+
+    def test_hierarchy_and_consent_reads_are_scoped(self, scoped: Book) -> None:
+        rep = role_actor("sales_rep")
+        scoped.hierarchy.move("MINE-0", "THEIRS-0", actor=ADMIN)
+        scoped.hierarchy.move("MINE-1", "MINE-0", actor=ADMIN)
+        scoped.hierarchy.move("THEIRS-1", "MINE-0", actor=ADMIN)
+        ids = {c.code: c.id for c in scoped.customers.search(limit=20).items}
+        assert {c.code for c in scoped.hierarchy.descendants("MINE-0")} == {"MINE-1", "THEIRS-1"}
+        assert [c.code for c in scoped.hierarchy.descendants("MINE-0", actor=rep)] == ["MINE-1"]
+        assert [c.code for c in scoped.hierarchy.ancestors("MINE-1", actor=rep)] == ["MINE-0"]
+        assert set(scoped.hierarchy.group_ids("MINE-1", actor=rep)) == {ids["MINE-0"], ids["MINE-1"]}
+        assert len(scoped.hierarchy.group_ids("MINE-1")) == 4
+        assert scoped.hierarchy.get("MINE-0", actor=rep).tax_numbers == {"sst": "****0001"}
+        assert scoped.hierarchy.root("MINE-1").code == "THEIRS-0"
+        assert scoped.privacy.consents("MINE-0", actor=rep) == {}
+        calls = (
+            lambda: scoped.hierarchy.root("MINE-1", actor=rep),  # the top of the group is not theirs
+            lambda: scoped.hierarchy.descendants("THEIRS-0", actor=rep),
+            lambda: scoped.hierarchy.ancestors("THEIRS-1", actor=rep),
+            lambda: scoped.hierarchy.get("THEIRS-0", actor=rep),
+            lambda: scoped.hierarchy.group_ids("THEIRS-0", actor=rep),
+            lambda: scoped.privacy.consents("THEIRS-0", actor=rep),
+        )
+        for call in calls:
+            with pytest.raises(NotFound) as caught:
+                call()
+            assert caught.value.code == "customer_not_found"
+        reasons = [e.changes["reason"] for e in scoped.access.refusals(rep.id)]
+        assert reasons == ["out_of_scope"] * len(calls)
 
     def test_events_are_read_by_unrestricted_readers_only(self, scoped: Book) -> None:
         assert [e.type for e in scoped.events.read(actor=role_actor("auditor"), limit=1000)] == [
