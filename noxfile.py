@@ -33,10 +33,11 @@ def _install(session: nox.Session, *groups: str, extras: str = "") -> None:
 def tests(session: nox.Session) -> None:
     """The whole suite: unit, property, contract (memory, SQLite, PostgreSQL, MariaDB), CLI and doc tests.
 
-    Pass pytest options after ``--``, e.g. ``nox -s tests -- -m "not postgresql" -x``.
+    Runs on every core (pytest-xdist ``-n auto``; each worker gets its own databases). Pass pytest
+    options after ``--``, e.g. ``nox -s tests -- -n 0 -m "not postgresql" -x`` (``-n 0``: one process).
     """
     _install(session, "test", extras="[postgresql,mysql]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session
