@@ -201,6 +201,18 @@ def out_of_scope(services: Services, access: ReadAccess, permission: str, ref: s
     return NotFound(f"no customer {ref!r}", code="customer_not_found", field="customer", value=ref)
 
 
+def require_whole_book(services: Services, actor: Actor | None, permission: str, message: str) -> None:
+    """A query over every customer needs ``permission`` over all of them: a scoped reader (a sales
+    rep, branch staff) is refused with PermissionDenied ``out_of_scope`` (audited); ``message`` says
+    what it may do instead, after its id. No actor is the host's own call."""
+    access = read_access(services, actor, permission)
+    if access.actor is not None and not access.scope.unrestricted:
+        deny(services, access.actor, permission, reason="out_of_scope", customer=None)
+        raise PermissionDenied(
+            f"{access.actor.id} {message}", code="out_of_scope", field=str(permission), value=access.actor.id
+        )
+
+
 class AccessService:
     """The access policy in force and the audited refusals (``book.access``).
 

@@ -88,11 +88,11 @@ from bigledger_customers.domain.rebates import (
     refund_grant,
 )
 from bigledger_customers.domain.records import SYSTEM, Actor
-from bigledger_customers.errors import BigLedgerError, NotAllowed, NotFound, PermissionDenied, ValidationError
+from bigledger_customers.errors import BigLedgerError, NotAllowed, NotFound, ValidationError
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer, save_config
-from bigledger_customers.services.access import deny, out_of_scope
+from bigledger_customers.services.access import deny, out_of_scope, require_whole_book
 from bigledger_customers.services.approvals import (
     ApprovalHandler,
     ApprovalService,
@@ -451,15 +451,9 @@ class AccountService:
 
     def _whole_book(self, actor: Actor | None) -> None:
         """A query over every account: ``accounts.view`` over all customers (a scoped reader names one)."""
-        access = self._s.read_access(actor, Permission.ACCOUNTS_VIEW)
-        if access.actor is not None and not access.scope.unrestricted:
-            deny(self._s, access.actor, Permission.ACCOUNTS_VIEW, reason="out_of_scope", customer=None)
-            raise PermissionDenied(
-                f"{access.actor.id} may read its own customers' accounts only: name one",
-                code="out_of_scope",
-                field=str(Permission.ACCOUNTS_VIEW),
-                value=access.actor.id,
-            )
+        require_whole_book(
+            self._s, actor, Permission.ACCOUNTS_VIEW, "may read its own customers' accounts only: name one"
+        )
 
     def account(self, ref: str, *, actor: Actor | None = None) -> Account:
         """The customer's account (NotFound before it exists)."""

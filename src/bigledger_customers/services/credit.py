@@ -68,13 +68,12 @@ from bigledger_customers.errors import (
     InsufficientFunds,
     NotAllowed,
     NotFound,
-    PermissionDenied,
     ValidationError,
 )
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer, save_config
-from bigledger_customers.services.access import deny, out_of_scope
+from bigledger_customers.services.access import deny, out_of_scope, require_whole_book
 from bigledger_customers.services.accounts import DEFAULT_METHOD, run_keyed
 from bigledger_customers.services.approvals import ApprovalHandler, Handler, load_policy, open_in, request_in
 
@@ -835,15 +834,9 @@ class CreditService:
 
     def _whole_book(self, actor: Actor | None) -> None:
         """A report over every customer: ``credit.view`` over all customers (a scoped reader names one)."""
-        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
-        if access.actor is not None and not access.scope.unrestricted:
-            deny(self._s, access.actor, Permission.CREDIT_VIEW, reason="out_of_scope", customer=None)
-            raise PermissionDenied(
-                f"{access.actor.id} may report on its own customers only: name one (customer=...)",
-                code="out_of_scope",
-                field=str(Permission.CREDIT_VIEW),
-                value=access.actor.id,
-            )
+        require_whole_book(
+            self._s, actor, Permission.CREDIT_VIEW, "may report on its own customers only: name one (customer=...)"
+        )
 
     def set_profile(
         self,
