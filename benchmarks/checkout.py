@@ -8,7 +8,13 @@ Run: ``.venv/bin/python -m benchmarks.checkout [--seconds 20] [--clients 64] [--
 - pairs per second on PostgreSQL with ``--clients`` clients split over ``--processes`` worker
   processes (threads in each; every process has its own book, engine and pool, so one GIL is not
   the limit), first over ``--accounts`` prepaid customers, then over the first ``--hot`` of them.
-  A pair is ``book.checkout.quote`` + ``reserve`` + ``confirm`` (three units of work, two commits).
+  ``--pairs checkout`` (issue 6): a pair is ``book.checkout.quote`` + ``reserve`` + ``confirm``
+  (three units of work, two commits); ``--pairs accounts`` (issue 5): ``book.accounts.submit_payment``
+  + ``book.accounts.confirm`` of prepayment, the raw script's shape of work (default: both).
+- where the CPU goes: while each run lasts, a sampler thread reads ``/proc`` for the CPU time of
+  every PostgreSQL process (server) and of the clients (our worker processes, or pgbench), so each
+  figure comes with server and client milliseconds of CPU per pair, for the library and the raw
+  script alike. On a shared machine these are steadier than pairs per second.
   Right after each library run ../shared/bench/pg_checkout_raw.sh runs with the same clients,
   accounts and seconds over the same host; the ratio is library / raw. Afterwards every confirmed
   pair must be matched by one expense record with no hold left open, and
@@ -45,6 +51,7 @@ CHECKER = Actor(id="bench-checker", roles={"admin", "finance_approver"})
 PG = os.environ.get("BLC_PG_ADMIN", "host=127.0.0.1 user=postgres dbname=postgres")
 RAW = Path(__file__).resolve().parents[2] / "shared" / "bench" / "pg_checkout_raw.sh"
 RESULTS = Path(__file__).resolve().parent / "results"
+ONE = Money("1.00", "MYR")
 
 
 def _credit_customer(book: Book, code: str) -> None:
@@ -109,6 +116,7 @@ def _worker(
     else:  # a host's own engine: READ COMMITTED as the library's, without the pool's pre-ping
         engine = sa.create_engine(url, isolation_level="READ COMMITTED", pool_size=pool, max_overflow=0)
         book = connect(engine, create=False)
+    accounts_pair = out.pair == "accounts"
     # Each process tops up its share of the accounts (they start at zero).
     for n, code in enumerate(codes):
         if n % out.processes == out.index:
@@ -126,10 +134,16 @@ def _worker(
             code = codes[(n * 7919 + i) % len(codes)]
             i += 1
             try:
-                order = Order(customer=code, number=f"SO-{tag}-{n}-{i}", amount=Money("1.00", "MYR"))
-                quote = book.checkout.quote(order)
-                reservation = book.checkout.reserve(quote, key=f"r-{tag}-{n}-{i}", actor=ADMIN)
-                book.checkout.confirm(reservation, key=f"c-{tag}-{n}-{i}", actor=ADMIN)
+                if accounts_pair:
+                    hold = book.accounts.submit_payment(
+                        code, prepayment=ONE, order=f"SO-{tag}-{n}-{i}", key=f"r-{tag}-{n}-{i}", actor=ADMIN
+                    )
+                    book.accounts.confirm(hold.id, key=f"c-{tag}-{n}-{i}", actor=ADMIN)
+                else:
+                    order = Order(customer=code, number=f"SO-{tag}-{n}-{i}", amount=ONE)
+                    quote = book.checkout.quote(order)
+                    reservation = book.checkout.reserve(quote, key=f"r-{tag}-{n}-{i}", actor=ADMIN)
+                    book.checkout.confirm(reservation, key=f"c-{tag}-{n}-{i}", actor=ADMIN)
                 done[t] += 1
             except Exception as error:  # counted and reported
                 failed[t] += 1
@@ -137,24 +151,99 @@ def _worker(
                     errors.append(repr(error))
 
     pool_threads = [threading.Thread(target=client, args=(t,)) for t in range(threads)]
+    cpu = time.process_time()
     for thread in pool_threads:
         thread.start()
     for thread in pool_threads:
         thread.join()
+    cpu = time.process_time() - cpu
     book.close()
-    out.queue.put({"pairs": sum(done), "failed": sum(failed), "errors": errors})
+    out.queue.put({"pairs": sum(done), "failed": sum(failed), "errors": errors, "cpu_s": cpu})
 
 
 class _Out:
-    def __init__(self, queue: Any, index: int, processes: int, pre_ping: bool) -> None:
-        self.queue, self.index, self.processes, self.pre_ping = queue, index, processes, pre_ping
+    def __init__(self, queue: Any, index: int, processes: int, pre_ping: bool, pair: str = "checkout") -> None:
+        self.queue, self.index, self.processes, self.pre_ping, self.pair = queue, index, processes, pre_ping, pair
+
+
+class CpuSampler(threading.Thread):
+    """CPU seconds used, while it runs, by the processes whose command line ``match`` accepts (``/proc``).
+
+    Samples every ``interval`` seconds and keeps, per pid, the first and last reading; a process
+    born after the start counts from zero, so short-lived PostgreSQL backends (pgbench's 64
+    connections) are counted up to their last sample. Linux only; elsewhere it reports ``None``.
+    """
+
+    def __init__(self, match: Any, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self._match, self._interval = match, interval
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._done = threading.Event()
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._sample(initial=True)
+
+    def _sample(self, *, initial: bool = False) -> None:
+        proc = Path("/proc")
+        if not proc.is_dir():
+            return
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if not self._match(command):
+                continue
+            pid, used = int(entry.name), (int(fields[11]) + int(fields[12])) / self._tick
+            self._first.setdefault(pid, used if initial else 0.0)
+            self._last[pid] = used
+
+    def run(self) -> None:
+        while not self._done.wait(self._interval):
+            self._sample()
+
+    def stop(self) -> float | None:
+        self._done.set()
+        self.join()
+        self._sample()
+        if not self._last:
+            return None
+        return sum(self._last[pid] - self._first[pid] for pid in self._last)
+
+
+def _backends(database: str) -> Any:
+    """PostgreSQL's backends serving ``database`` (their process title names it); background
+    processes (WAL writer, checkpointer) and other databases' backends are left out."""
+
+    def match(command: str) -> bool:
+        words = command.split()  # "postgres: <user> <database> <host>(<port>) <state>"
+        return len(words) > 2 and words[0] == "postgres:" and words[2] == database
+
+    return match
+
+
+def _per_pair(cpu_s: float | None, pairs: float) -> float | None:
+    return round(cpu_s / pairs * 1000, 3) if cpu_s is not None and pairs else None
 
 
 def throughput(
-    url: str, codes: list[str], tag: str, processes: int, clients: int, seconds: float, *, pre_ping: bool = True
+    url: str,
+    codes: list[str],
+    tag: str,
+    processes: int,
+    clients: int,
+    seconds: float,
+    *,
+    pre_ping: bool = True,
+    pair: str = "checkout",
 ) -> dict[str, Any]:
-    """Quote+reserve+confirm pairs per second over ``codes`` with ``clients`` threads split over
-    ``processes`` processes (each with its own Book and pool); then the zero-lost checks."""
+    """Pairs per second over ``codes`` with ``clients`` threads split over ``processes`` processes
+    (each with its own Book and pool): quote+reserve+confirm (``pair="checkout"``) or
+    submit_payment+confirm (``pair="accounts"``); then the zero-lost checks and the CPU split."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     barrier = ctx.Barrier(processes + 1)
@@ -162,7 +251,7 @@ def throughput(
     workers = [
         ctx.Process(
             target=_worker,
-            args=(url, codes, tag, per, p * per, seconds, per, barrier, _Out(queue, p, processes, pre_ping)),
+            args=(url, codes, tag, per, p * per, seconds, per, barrier, _Out(queue, p, processes, pre_ping, pair)),
         )
         for p in range(processes)
     ]
@@ -170,8 +259,11 @@ def throughput(
         worker.start()
     barrier.wait()
     began = time.monotonic()
+    server = CpuSampler(_backends(sa.make_url(url).database or ""))
+    server.start()
     results = [queue.get() for _ in workers]
     elapsed = time.monotonic() - began
+    server_cpu = server.stop()
     for worker in workers:
         worker.join()
     pairs = sum(r["pairs"] for r in results)
@@ -184,7 +276,9 @@ def throughput(
         open_holds = conn.execute(
             "SELECT count(*) FROM account_holds WHERE status = 'open' AND order_ref LIKE %s", (f"SO-{tag}-%",)
         ).fetchone()
+    client_cpu = sum(r["cpu_s"] for r in results)
     return {
+        "pair": pair,
         "clients": clients,
         "processes": processes,
         "accounts": len(codes),
@@ -198,11 +292,17 @@ def throughput(
         "lost": pairs - (expenses[0] if expenses else 0),
         "reconciled": report.ok,
         "balances_checked": report.checked,
+        "server_cpu_ms_per_pair": _per_pair(server_cpu, pairs),
+        "client_cpu_ms_per_pair": _per_pair(client_cpu, pairs),
     }
 
 
 def raw_baseline(clients: int, accounts: int, seconds: int, host: str) -> dict[str, Any]:
     """The raw pgbench figure for the same shape of work, run now over the same transport."""
+    server = CpuSampler(_backends("postgres"))  # the script's tables live in the postgres database
+    client = CpuSampler(lambda command: command.split(" ", 1)[0].endswith("pgbench"))
+    server.start()
+    client.start()
     out = subprocess.run(  # noqa: S603 - our own script
         ["/bin/bash", str(RAW), str(clients), str(accounts), str(seconds), "-h", host, "-U", "postgres"],
         capture_output=True,
@@ -210,8 +310,16 @@ def raw_baseline(clients: int, accounts: int, seconds: int, host: str) -> dict[s
         check=False,
     )
     text = (out.stdout + out.stderr).strip()
+    server_cpu, client_cpu = server.stop(), client.stop()
     tps = [float(line.split("=")[1].split()[0]) for line in text.splitlines() if line.startswith("tps")]
-    return {"pairs_per_s": round(tps[0], 1) if tps else None, "output": text}
+    pairs = tps[0] * seconds if tps else 0
+    return {
+        "pairs_per_s": round(tps[0], 1) if tps else None,
+        # Server CPU includes the script's setup and teardown (a 1,000-row table: small).
+        "server_cpu_ms_per_pair": _per_pair(server_cpu, pairs),
+        "client_cpu_ms_per_pair": _per_pair(client_cpu, pairs),
+        "output": text,
+    }
 
 
 def _uptime() -> str:
@@ -231,6 +339,9 @@ def main() -> None:
     parser.add_argument("--skip-quotes", action="store_true")
     parser.add_argument("--no-pre-ping", action="store_true", help="workers use an engine without pool pre-ping")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument(
+        "--pairs", default="checkout,accounts", help="checkout (quote+reserve+confirm), accounts (submit+confirm)"
+    )
     parser.add_argument("--out", default=str(RESULTS / "checkout-postgresql.json"))
     args = parser.parse_args()
     result: dict[str, Any] = {"command": "python -m benchmarks.checkout " + " ".join(sys.argv[1:])}
@@ -248,15 +359,24 @@ def main() -> None:
     if not args.skip_throughput:
         url = _fresh_pg_db("blc_bench_checkout", args.host)
         codes = _seed(url, args.accounts)
-        for name, subset in (("spread", codes), ("hot", codes[: args.hot])):
-            load = _uptime()
-            library = throughput(
-                url, subset, name, args.processes, args.clients, args.seconds, pre_ping=not args.no_pre_ping
-            )
-            raw = raw_baseline(args.clients, len(subset), int(args.seconds), args.host)
-            ratio = round(library["pairs_per_s"] / raw["pairs_per_s"], 3) if raw["pairs_per_s"] else None
-            result[name] = {"load_before": load, "library": library, "raw": raw, "ratio": ratio}
-            print(name, json.dumps(result[name]))
+        for pair in args.pairs.split(","):
+            for case, subset in (("spread", codes), ("hot", codes[: args.hot])):
+                name = case if pair == "checkout" else f"{pair}_{case}"
+                load = _uptime()
+                library = throughput(
+                    url,
+                    subset,
+                    name,
+                    args.processes,
+                    args.clients,
+                    args.seconds,
+                    pre_ping=not args.no_pre_ping,
+                    pair=pair,
+                )
+                raw = raw_baseline(args.clients, len(subset), int(args.seconds), args.host)
+                ratio = round(library["pairs_per_s"] / raw["pairs_per_s"], 3) if raw["pairs_per_s"] else None
+                result[name] = {"load_before": load, "library": library, "raw": raw, "ratio": ratio}
+                print(name, json.dumps(result[name]))
     RESULTS.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 

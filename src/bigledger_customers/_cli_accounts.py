@@ -86,11 +86,16 @@ def _hold_line(hold: Hold) -> str:
     return "; ".join(parts)
 
 
-def _show_hold(hold: Hold, as_json: bool) -> None:
+def _show(value: object, as_json: bool, line: str) -> None:
+    """``value`` as JSON with ``--json``, else the one-line summary ``line``."""
     if as_json:
-        _print_json(unstructure(hold))
+        _print_json(unstructure(value))
     else:
-        _print(Text(_hold_line(hold)))
+        _print(Text(line))
+
+
+def _show_hold(hold: Hold, as_json: bool) -> None:
+    _show(hold, as_json, _hold_line(hold))
 
 
 # -- account ------------------------------------------------------------------------------------------
@@ -200,10 +205,7 @@ def account_top_up(
     record = state.book.accounts.top_up(
         ref, _money(amount, currency), platform=platform, reference=reference, key=key, actor=state.actor
     )
-    if as_json:
-        _print_json(unstructure(record))
-    else:
-        _print(Text(f"top-up {record.id}: credited {record.amount}; fee {record.fee} ({record.platform})"))
+    _show(record, as_json, f"top-up {record.id}: credited {record.amount}; fee {record.fee} ({record.platform})")
 
 
 @account_app.command("income")
@@ -223,11 +225,8 @@ def account_income(
     record = state.book.accounts.record_income(
         ref, _money(amount, currency), method=method, reference=reference, key=key, actor=state.actor
     )
-    if as_json:
-        _print_json(unstructure(record))
-        return
     waiting = f"; approval {record.approval_id}" if record.approval_id and record.status == "pending" else ""
-    _print(Text(f"income {record.id}: {record.amount} by {record.method}, {record.status}{waiting}"))
+    _show(record, as_json, f"income {record.id}: {record.amount} by {record.method}, {record.status}{waiting}")
 
 
 @account_app.command("approvals")
@@ -264,10 +263,7 @@ def account_approve(
     accounts = state.book.accounts
     decide = accounts.reject_approval if reject else accounts.approve
     request = decide(approval_id, note=note, actor=state.actor)
-    if as_json:
-        _print_json(unstructure(request))
-    else:
-        _print(Text(f"approval {request.id} ({request.command}): {request.status}"))
+    _show(request, as_json, f"approval {request.id} ({request.command}): {request.status}")
 
 
 @account_app.command("pay")
@@ -369,11 +365,8 @@ def account_grant(
         key=key,
         actor=state.actor,
     )
-    if as_json:
-        _print_json(unstructure(grant))
-        return
     waiting = f"; approval {grant.approval_id}" if grant.approval_id and grant.status == "pending" else ""
-    _print(Text(f"grant {grant.id}: {grant.amount}, {grant.status}{waiting}"))
+    _show(grant, as_json, f"grant {grant.id}: {grant.amount}, {grant.status}{waiting}")
 
 
 @account_app.command("reconcile")
@@ -551,15 +544,12 @@ def _reservation(value: str) -> Reservation:
 
 
 def _show_reservation(reservation: Reservation, as_json: bool) -> None:
-    if as_json:
-        _print_json(unstructure(reservation))
-        return
     plan = reservation.plan
-    _print(
-        Text(
-            f"reservation {reservation.id} for order {reservation.order}: {reservation.state}; "
-            f"rebate {plan.rebate}, prepayment {plan.prepayment}, credit {plan.credit}, cash {plan.cash}"
-        )
+    _show(
+        reservation,
+        as_json,
+        f"reservation {reservation.id} for order {reservation.order}: {reservation.state}; "
+        f"rebate {plan.rebate}, prepayment {plan.prepayment}, credit {plan.credit}, cash {plan.cash}",
     )
 
 

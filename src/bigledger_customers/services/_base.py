@@ -52,7 +52,7 @@ class Services:
     new_id: IdGenerator
     settings: Settings = Settings()
 
-    def authorize(self, actor: Actor | None, permission: str, customer: Customer | str | None = None) -> Actor:
+    def authorize(self, actor: Actor | None, permission: str, customer: _access.CustomerRef = None) -> Actor:
         """The acting actor (``actor`` or the context's) if it holds ``permission`` over ``customer``.
 
         Call it first in every command; a refusal is audited in its own unit of work and raised

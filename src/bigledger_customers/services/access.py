@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -124,40 +124,47 @@ def _customer_ref(customer: Customer | str | None) -> str | None:
     return customer.code or customer.id
 
 
-def authorize(
-    services: Services, actor: Actor | None, permission: str, customer: Customer | str | None = None
-) -> Actor:
+#: What :func:`authorize` checks against: a customer record, its code or id, or a function that
+#: finds the code or id only when it is needed (a scoped actor, or a refusal to audit).
+CustomerRef = Customer | str | Callable[[], str | None] | None
+
+
+def authorize(services: Services, actor: Actor | None, permission: str, customer: CustomerRef = None) -> Actor:
     """Check that ``actor`` (or the context's) holds ``permission`` over ``customer``; return the actor.
 
     Without the permission: PermissionDenied ``permission_denied`` (field: the permission, value:
     the actor id). A customer outside the actor's scope: NotFound when named by code or id (its
     existence is not revealed), PermissionDenied ``out_of_scope`` when passed as a record (a new
-    customer being created). Every refusal is audited.
+    customer being created). Every refusal is audited. A function given as ``customer`` is called
+    only when the answer depends on it, so a whole-book actor costs no read.
     """
     who = resolve_actor(actor)
     scope = services.settings.access.scope_for(who, permission)
-    ref = _customer_ref(customer)
+    if scope is not None and scope.unrestricted:
+        return who
+    target = customer() if callable(customer) else customer
+    ref = _customer_ref(target)
     if scope is None:
         deny(services, who, permission, reason="missing_permission", customer=ref)
         raise PermissionDenied(
             f"{who.id} may not {permission}", code="permission_denied", field=str(permission), value=who.id
         )
-    if customer is None or scope.unrestricted:
+    if target is None:
         return who
-    if isinstance(customer, str):
+    if isinstance(target, str):
         from bigledger_customers.services._base import load_customer
 
         with services.uow(write=False) as uow:
             try:
-                record = load_customer(uow, customer, follow_merge=False)
+                record = load_customer(uow, target, follow_merge=False)
             except NotFound:
                 record = None
         if record is None or not scope.covers(record):
             if record is not None:
                 deny(services, who, permission, reason="out_of_scope", customer=ref)
-            raise NotFound(f"no customer {customer!r}", code="customer_not_found", field="customer", value=customer)
+            raise NotFound(f"no customer {target!r}", code="customer_not_found", field="customer", value=target)
         return who
-    if not scope.covers(customer):
+    if not scope.covers(target):
         deny(services, who, permission, reason="out_of_scope", customer=ref)
         raise PermissionDenied(
             f"{who.id} may not {permission} a customer outside their scope",

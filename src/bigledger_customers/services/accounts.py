@@ -1041,7 +1041,7 @@ class AccountService:
         Never re-checks limits. A hold past its expiry is released instead and the confirmation is
         refused (NotAllowed ``hold_expired``). Needs ``accounts.pay`` over the hold's customer.
         """
-        actor = self._s.authorize(actor, Permission.ACCOUNTS_PAY, self._hold_customer(hold_id))
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_PAY, lambda: self._hold_customer(hold_id))
         args = {"hold": hold_id, "amount": amount, "prepayment": prepayment, "rebate": rebate}
         return self._command(
             "accounts.confirm",
@@ -1081,7 +1081,7 @@ class AccountService:
 
         Needs ``accounts.pay`` over the hold's customer.
         """
-        actor = self._s.authorize(actor, Permission.ACCOUNTS_PAY, self._hold_customer(hold_id))
+        actor = self._s.authorize(actor, Permission.ACCOUNTS_PAY, lambda: self._hold_customer(hold_id))
         args = {"hold": hold_id, "reason": reason}
         return self._command(
             "accounts.reject",

@@ -18,6 +18,7 @@ import pytest
 
 from bigledger_customers._book import Book
 from bigledger_customers.domain.access import DEFAULT_ACCESS_POLICY, Grant, Permission, Role, Scope
+from bigledger_customers.domain.accounts import HoldStatus
 from bigledger_customers.domain.checkout import Order
 from bigledger_customers.domain.customer import Customer
 from bigledger_customers.domain.records import Actor
@@ -622,6 +623,32 @@ class DataScopeContract:
         assert scoped.accounts.pending_approvals(actor=approver) == []
         assert scoped.accounts.hold(theirs.id, actor=approver).id == theirs.id
         assert scoped.checkout.quote(order).customer_id == scoped.customers.get("THEIRS-0").id  # the host's own call
+
+    def test_holds_are_settled_only_within_the_scope(self, scoped: Book) -> None:
+        # confirm/reject find the hold's customer only for an actor whose answer depends on it.
+        rep, auditor = role_actor("sales_rep"), role_actor("auditor")
+        scoped.accounts.enable(actor=ADMIN)
+        for code in ("MINE-0", "THEIRS-0"):
+            scoped.accounts.top_up(code, Money("100", "MYR"), key=f"t-{code}", actor=ADMIN)
+        mine = scoped.accounts.submit_payment("MINE-0", prepayment=Money("10", "MYR"), key="p-m", actor=ADMIN)
+        theirs = scoped.accounts.submit_payment("THEIRS-0", prepayment=Money("10", "MYR"), key="p-t", actor=ADMIN)
+        settle: tuple[Callable[[], object], ...] = (
+            lambda: scoped.accounts.confirm(theirs.id, key="c-t", actor=rep),
+            lambda: scoped.accounts.reject(theirs.id, key="r-t", actor=rep),
+        )
+        for call in settle:
+            with pytest.raises(NotFound) as caught:
+                call()
+            assert caught.value.code == "customer_not_found"
+        with pytest.raises(PermissionDenied) as refused:
+            scoped.accounts.confirm(theirs.id, key="c-a", actor=auditor)  # no accounts.pay at all
+        assert (refused.value.code, refused.value.field) == ("permission_denied", "accounts.pay")
+        (denial,) = scoped.access.refusals(auditor.id)
+        assert denial.changes["customer"] == theirs.customer_id  # the audit names whose hold it was
+        assert [e.changes["reason"] for e in scoped.access.refusals(rep.id)] == ["out_of_scope"] * 2
+        assert scoped.accounts.hold(theirs.id).status is HoldStatus.OPEN
+        assert scoped.accounts.confirm(mine.id, key="c-m", actor=rep).status is HoldStatus.CONFIRMED
+        assert scoped.accounts.confirm(theirs.id, key="c-t2", actor=ADMIN).status is HoldStatus.CONFIRMED
 
     def test_hierarchy_and_consent_reads_are_scoped(self, scoped: Book) -> None:
         rep = role_actor("sales_rep")
