@@ -22,11 +22,14 @@ from bigledger_customers.domain.accounts import (
 )
 from bigledger_customers.domain.rebates import (
     CustomerFacts,
+    GrantSource,
+    GrantStatus,
     RebateGrant,
     UsageRule,
     allowed_rebate,
     consume,
     consumption_order,
+    rebate_available,
     rebate_balance,
 )
 from bigledger_customers.errors import InsufficientFunds
@@ -84,6 +87,58 @@ def test_consumption_takes_exactly_the_amount_in_order_and_drains_smaller_grants
     assert used == [g.id for g in ordered[: len(used)]]
     # every grant before the last one used is drained completely
     assert all(s.amount == by_id[s.grant_id].available for s in shares[:-1])
+
+
+def _reference_rebate_balance(grants: list[RebateGrant], currency: str, as_of: dt.datetime) -> Balance:
+    """The balance folded grant by grant through ``Balance`` (the rule as first written)."""
+    result = Balance.zero(currency)
+    for grant in grants:
+        if grant.currency == currency and grant.counts(as_of):
+            result = Balance(available=result.available + grant.available, locked=result.locked + grant.reserved)
+    return result
+
+
+@st.composite
+def mixed_grants(draw: st.DrawFn) -> list[RebateGrant]:
+    """Grants in two currencies, any status, partly reserved or spent, valid before, at or after ``NOW``."""
+    result = []
+    for i in range(draw(st.integers(min_value=0, max_value=6))):
+        currency = draw(st.sampled_from(["MYR", "JPY"]))
+        amount = draw(st.integers(min_value=1, max_value=100_000))
+        remaining = draw(st.integers(min_value=0, max_value=amount))
+        reserved = draw(st.integers(min_value=0, max_value=remaining))
+        start = NOW + dt.timedelta(days=draw(st.sampled_from([-30, -1, 0, 1])))
+        until = draw(st.sampled_from([None, -1, 0, 1, 30]))
+        if until is not None and start + dt.timedelta(days=until) <= start:
+            until = None
+        result.append(
+            RebateGrant(
+                id=f"g{i}",
+                account_id="a",
+                customer_id="c",
+                amount=money(amount, currency),
+                remaining=money(remaining, currency),
+                reserved=money(reserved, currency),
+                valid_from=start,
+                valid_until=start + dt.timedelta(days=until) if until is not None else None,
+                source=draw(st.sampled_from(list(GrantSource))),
+                status=draw(st.sampled_from(list(GrantStatus))),
+                created_at=start,
+            )
+        )
+    return result
+
+
+@given(mixed_grants(), st.sampled_from(["MYR", "JPY", "USD", "myr"]), st.sampled_from([-2, 0, 1, 40]))
+def test_rebate_balance_and_available_equal_the_grant_by_grant_fold(
+    grants: list[RebateGrant], currency: str, days: int
+) -> None:
+    as_of = NOW + dt.timedelta(days=days)
+    expected = _reference_rebate_balance(grants, currency, as_of)
+    balance = rebate_balance(grants, currency, as_of)
+    available = rebate_available(grants, currency, as_of)
+    assert (balance, balance.available.amount.as_tuple()) == (expected, expected.available.amount.as_tuple())
+    assert (available, available.amount.as_tuple()) == (expected.available, expected.available.amount.as_tuple())
 
 
 @given(

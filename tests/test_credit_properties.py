@@ -1,4 +1,5 @@
-"""Properties: instalments always add up to the invoice; aging buckets always add up to open receivables."""
+"""Properties: instalments always add up to the invoice; aging buckets always add up to open receivables;
+the credit decision (and a quote's) equals the reference computation from repository totals."""
 
 from __future__ import annotations
 
@@ -6,13 +7,27 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bigledger_customers.domain.aging import AgingBuckets, aging_report
-from bigledger_customers.domain.credit import DocumentKind, ItemKind, OpenItem
+from bigledger_customers import Actor, Book, connect
+from bigledger_customers.domain.aging import AgingBuckets, DunningLevel, aging_report, dunning_status
+from bigledger_customers.domain.checkout import Order
+from bigledger_customers.domain.credit import (
+    CreditDecision,
+    CreditFacts,
+    CreditHold,
+    DocumentKind,
+    Exposure,
+    ItemKind,
+    OpenItem,
+    decide,
+)
 from bigledger_customers.domain.terms import PaymentTerms
 from bigledger_customers.money import Money
+from bigledger_customers.services._base import load_customer
+from bigledger_customers.services.credit import CreditConfig
+from bigledger_customers.testing.clock import FrozenClock
 
 CURRENCIES = st.sampled_from(["USD", "JPY", "BHD", "MYR"])
 
@@ -80,3 +95,117 @@ def test_aging_buckets_add_up_to_open_receivables(found: list[OpenItem], as_of: 
     assert sum(row.total.minor for row in report.rows) == owed
     for row in report.rows:
         assert set(row.buckets) == set(report.bucket_names)
+
+
+# -- the credit decision's fast paths against the reference computation -------------------------
+
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+ADMIN = Actor(id="prop-admin", roles={"admin", "finance_approver"})
+#: Due dates around the dunning levels and the allowed overdue days (0, 1, 2, 20, 40).
+DUE_IN_DAYS = st.sampled_from([-46, -21, -20, -2, -1, 0, 1, 30])
+STRICT_DUNNING = [DunningLevel("reminder", 1), DunningLevel("stop", 20, stop_supply=True)]
+
+
+def _reference_decision(book: Book, code: str, amount: Money, config: CreditConfig) -> CreditDecision:
+    """The decision as the rules state it: repository totals, the full dunning status, then ``decide``."""
+    now = book.services.clock.now()
+    as_of = now.date()
+    with book.services.uow(write=False) as uow:
+        customer = load_customer(uow, code)
+        exposure = Exposure.of(
+            open_items=uow.credit.open_total([customer.id], "MYR"),
+            held=uow.credit.held_total([customer.id], "MYR", now),
+            new_order=amount,
+        )
+        dunning = dunning_status(customer.id, uow.credit.items([customer.id]), as_of, config.dunning)
+        facts = CreditFacts(
+            customer_status=customer.status.value,
+            oldest_overdue_days=dunning.oldest_overdue_days,
+            overdue_amount=dunning.overdue.get("MYR"),
+            stop_supply=dunning.stop_supply,
+            dunning_level=dunning.level.name if dunning.level else None,
+        )
+        return decide(
+            uow.credit.get_profile(customer.id, "MYR"), exposure, facts=facts, as_of=as_of, customer_id=customer.id
+        )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    invoices=st.lists(
+        st.tuples(st.integers(1, 50_000_00), st.sampled_from([-46, -21, -20, -2, -1, 0, 1, 30])), max_size=4
+    ),
+    payments=st.lists(st.integers(1, 30_000_00), max_size=2),
+    holds=st.lists(st.tuples(st.integers(1, 9_000_00), st.integers(-2, 2)), max_size=3),
+    order=st.integers(1, 80_000_00),
+    limit=st.one_of(st.none(), st.integers(0, 100_000_00)),
+    tolerance=st.one_of(st.none(), st.integers(0, 5_000_00)),
+    policy=st.sampled_from(["block", "warn"]),
+    max_overdue_days=st.sampled_from([0, 1, 2, 20, 40]),
+    review=st.one_of(st.none(), st.integers(1, 24)),
+    status=st.sampled_from(["active", "suspended"]),
+    strict=st.booleans(),
+)
+def test_credit_decision_and_quote_match_the_reference_computation(
+    invoices: list[tuple[int, int]],
+    payments: list[int],
+    holds: list[tuple[int, int]],
+    order: int,
+    limit: int | None,
+    tolerance: int | None,
+    policy: str,
+    max_overdue_days: int,
+    review: int | None,
+    status: str,
+    strict: bool,
+) -> None:
+    book = connect("memory://", clock=FrozenClock(NOW))
+    today = NOW.date()
+    book.customers.create({"code": "CUST-1", "name": {"en": "CUST-1"}, "country": "MY"}, actor=ADMIN)
+    config = book.credit.configure(dunning=STRICT_DUNNING, actor=ADMIN) if strict else book.credit.config()
+    book.credit.set_profile(
+        "CUST-1",
+        "MYR",
+        limit=None if limit is None else Money.from_minor(limit, "MYR"),
+        tolerance=None if tolerance is None else Money.from_minor(tolerance, "MYR"),
+        policy=policy,
+        max_overdue_days=max_overdue_days,
+        last_review=None if review is None else today - dt.timedelta(days=200),
+        review_months=review,
+        actor=ADMIN,
+    )
+    book.accounts.set_settlement_method("CUST-1", "credit", actor=ADMIN)
+    for n, (units, due_in) in enumerate(invoices):
+        book.credit.post_invoice(
+            "CUST-1",
+            f"INV-{n}",
+            Money.from_minor(units, "MYR"),
+            issued=today - dt.timedelta(days=90),
+            due=today + dt.timedelta(days=due_in),
+            actor=ADMIN,
+        )
+    for n, units in enumerate(payments):
+        book.credit.post_payment("CUST-1", f"PAY-{n}", Money.from_minor(units, "MYR"), received=today, actor=ADMIN)
+    with book.services.uow() as uow:
+        customer = load_customer(uow, "CUST-1")
+        for n, (units, expires_in) in enumerate(holds):
+            uow.credit.add_hold(
+                CreditHold(
+                    id=f"h{n}",
+                    customer_id=customer.id,
+                    amount=Money.from_minor(units, "MYR"),
+                    reference=f"SO-{n}",
+                    created_at=NOW - dt.timedelta(days=1),
+                    expires_at=NOW + dt.timedelta(hours=expires_in) if expires_in else NOW,
+                )
+            )
+        uow.commit()
+    if status != "active":
+        book.customers.set_status("CUST-1", status, reason="test", actor=ADMIN)
+    amount = Money.from_minor(order, "MYR")
+
+    assert book.credit.check("CUST-1", amount) == _reference_decision(book, "CUST-1", amount, config)
+    quote = book.checkout.quote(Order(customer="CUST-1", number="SO-Q", amount=amount))
+    assert quote.plan.credit == amount  # no prepayment, no rebate: all of it on credit
+    assert quote.credit == _reference_decision(book, "CUST-1", amount, config)
+    assert quote.reasons == quote.credit.reasons

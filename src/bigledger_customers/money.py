@@ -42,6 +42,8 @@ def _currencies() -> frozenset[str]:
 _FACTS: dict[str, tuple[int, Decimal, Decimal]] = {}
 #: Currency spellings already validated -> their upper-case code (``"myr"`` -> ``"MYR"``).
 _CODES: dict[str, str] = {}
+#: Currency spellings already validated -> the zero Money of their code (values are immutable).
+_ZEROS: dict[str, Money] = {}
 
 
 def _facts(code: str) -> tuple[int, Decimal, Decimal]:
@@ -163,16 +165,18 @@ class Money:
 
     @classmethod
     def _checked(cls, amount: Decimal, currency: str) -> Money:
-        """Internal: wrap a Decimal ``amount`` of an already validated ``currency``, checking precision only."""
+        """Internal: wrap a Decimal ``amount`` of an already validated ``currency``, checking precision only.
+
+        An ``amount`` already at the currency's exponent is exact as it is (``same_quantum`` compares
+        exponents only, far cheaper than ``quantize``): the sum or difference of two amounts at that
+        exponent is, unless the decimal context rounded it (more digits than its precision), which
+        raises the exponent and takes the long way to the constructor's error.
+        """
         money = _new(cls)
         facts = _FACTS.get(currency)
-        try:  # the common case inline: facts known, quantize exact
-            exact = amount.quantize(facts[1], rounding=ROUND_DOWN) if facts is not None else None
-        except InvalidOperation:
-            exact = None
-        if exact is None or exact != amount:
-            exact = _exact(amount, currency)  # computes the facts, or raises the constructor's error
-        _set_amount(money, exact)
+        if facts is None or not amount.same_quantum(facts[1]):
+            amount = _exact(amount, currency)  # computes the facts, or raises the constructor's error
+        _set_amount(money, amount)
         _set_currency(money, currency)
         return money
 
@@ -191,8 +195,13 @@ class Money:
     @classmethod
     def zero(cls, currency: str) -> Money:
         """The zero amount of ``currency``."""
-        code = validate_currency(currency)
-        return cls._trusted(_facts(code)[2], code)
+        zero = _ZEROS.get(currency) if cls is Money else None
+        if zero is None:
+            code = validate_currency(currency)
+            zero = cls._trusted(_facts(code)[2], code)
+            if cls is Money:
+                _ZEROS[currency] = zero  # a valid spelling: one shared immutable zero per spelling
+        return zero
 
     @classmethod
     def from_minor(cls, units: int, currency: str) -> Money:
@@ -228,14 +237,30 @@ class Money:
     # decimal context (more digits than its precision), exactly as the constructor would.
 
     def __add__(self, other: Money) -> Money:
-        if other.__class__ is not Money or other.currency != self.currency:
+        currency = self.currency
+        if other.__class__ is not Money or other.currency != currency:
             self._same(other)
-        return Money._checked(self.amount + other.amount, self.currency)
+        amount = self.amount + other.amount
+        facts = _FACTS.get(currency)
+        if facts is not None and amount.same_quantum(facts[1]):  # the common case of _checked, inline
+            money = _new(Money)
+            _set_amount(money, amount)
+            _set_currency(money, currency)
+            return money
+        return Money._checked(amount, currency)
 
     def __sub__(self, other: Money) -> Money:
-        if other.__class__ is not Money or other.currency != self.currency:
+        currency = self.currency
+        if other.__class__ is not Money or other.currency != currency:
             self._same(other)
-        return Money._checked(self.amount - other.amount, self.currency)
+        amount = self.amount - other.amount
+        facts = _FACTS.get(currency)
+        if facts is not None and amount.same_quantum(facts[1]):  # the common case of _checked, inline
+            money = _new(Money)
+            _set_amount(money, amount)
+            _set_currency(money, currency)
+            return money
+        return Money._checked(amount, currency)
 
     def __neg__(self) -> Money:
         return Money._checked(-self.amount, self.currency)
@@ -244,16 +269,24 @@ class Money:
         return Money._checked(abs(self.amount), self.currency)
 
     def __lt__(self, other: Money) -> bool:
-        return self.amount < self._same(other).amount
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
+        return self.amount < other.amount
 
     def __le__(self, other: Money) -> bool:
-        return self.amount <= self._same(other).amount
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
+        return self.amount <= other.amount
 
     def __gt__(self, other: Money) -> bool:
-        return self.amount > self._same(other).amount
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
+        return self.amount > other.amount
 
     def __ge__(self, other: Money) -> bool:
-        return self.amount >= self._same(other).amount
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
+        return self.amount >= other.amount
 
     def __bool__(self) -> bool:
         return bool(self.amount)

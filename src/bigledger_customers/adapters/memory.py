@@ -14,9 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-import attrs
-
-from bigledger_customers.adapters.memory_accounts import AccountTables, MemoryAccountRepositories
+from bigledger_customers.adapters.memory_accounts import AccountTables, MemoryAccountRepositories, per_unit
 from bigledger_customers.adapters.memory_credit import CreditTables, MemoryCredit
 from bigledger_customers.adapters.memory_governance import GovernanceTables, MemoryGovernance
 from bigledger_customers.domain.access import DataScope
@@ -74,10 +72,21 @@ class MemoryStore:
         self.financial_probes.append(self.account_tables.has_financial_history)
         self.credit_tables = CreditTables()
         self.financial_probes.append(self.credit_tables.has_financial_history)
+        self._reader: MemoryUnitOfWork | None = None
 
     def unit_of_work(self, *, write: bool = True) -> MemoryUnitOfWork:
-        """A new unit of work on this store (``write`` is accepted for the port; all are serial)."""
-        return MemoryUnitOfWork(self)
+        """A unit of work on this store; all run one at a time (each holds the store's lock).
+
+        ``write=False`` gives the store's one read unit of work: it refuses every write
+        (RuntimeError), so it has nothing to undo and can be shared, repositories and all, by every
+        read (a quote builds none). No adapter may write in a read: PostgreSQL runs it in autocommit.
+        """
+        if write:
+            return MemoryUnitOfWork(self)
+        reader = self._reader
+        if reader is None:
+            reader = self._reader = MemoryUnitOfWork(self, _ReadJournal())
+        return reader
 
 
 class _Journal:
@@ -136,6 +145,15 @@ class _Journal:
     def rollback(self) -> None:
         while self.undo:
             self.undo.pop()()
+
+
+class _ReadJournal(_Journal):
+    """The journal of a read unit of work: a write through it is a programming error."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a unit of work opened with write=False cannot write")
+
+    put = delete = append = add_to_set = add_member = discard_member = discard_from_set = _refuse
 
 
 class _Customers:
@@ -403,28 +421,44 @@ class _Interactions:
         return found[:limit]
 
 
-@attrs.define
 class MemoryUnitOfWork(MemoryAccountRepositories):
-    """One transaction on a :class:`MemoryStore`; holds the store's lock while open."""
+    """One transaction on a :class:`MemoryStore`; holds the store's lock while open.
 
-    store: MemoryStore
-    _journal: _Journal = attrs.field(factory=_Journal, init=False)
-    customers: _Customers = attrs.field(init=False)
-    reference: _Reference = attrs.field(init=False)
-    audit: _Audit = attrs.field(init=False)
-    events: _Outbox = attrs.field(init=False)
-    interactions: _Interactions = attrs.field(init=False)
-    governance: MemoryGovernance = attrs.field(init=False)
-    credit: MemoryCredit = attrs.field(init=False)
+    Each repository is built on first use and kept for the unit of work (a quote touches five of
+    the fifteen, so a read does not pay for the rest).
+    """
 
-    def __attrs_post_init__(self) -> None:
-        self.customers = _Customers(self.store, self._journal)
-        self.reference = _Reference(self.store, self._journal)
-        self.audit = _Audit(self.store, self._journal)
-        self.events = _Outbox(self.store, self._journal)
-        self.interactions = _Interactions(self.store, self._journal)
-        self.governance = MemoryGovernance(self.store, self._journal)
-        self.credit = MemoryCredit(self.store.credit_tables, self._journal)
+    def __init__(self, store: MemoryStore, journal: _Journal | None = None) -> None:
+        self.store = store
+        self._journal = journal if journal is not None else _Journal()
+
+    @per_unit
+    def customers(self) -> _Customers:
+        return _Customers(self.store, self._journal)
+
+    @per_unit
+    def reference(self) -> _Reference:
+        return _Reference(self.store, self._journal)
+
+    @per_unit
+    def audit(self) -> _Audit:
+        return _Audit(self.store, self._journal)
+
+    @per_unit
+    def events(self) -> _Outbox:
+        return _Outbox(self.store, self._journal)
+
+    @per_unit
+    def interactions(self) -> _Interactions:
+        return _Interactions(self.store, self._journal)
+
+    @per_unit
+    def governance(self) -> MemoryGovernance:
+        return MemoryGovernance(self.store, self._journal)
+
+    @per_unit
+    def credit(self) -> MemoryCredit:
+        return MemoryCredit(self.store.credit_tables, self._journal)
 
     def __enter__(self) -> Self:
         self.store.lock.acquire()
@@ -434,7 +468,8 @@ class MemoryUnitOfWork(MemoryAccountRepositories):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            self.rollback()
+            if self._journal.undo:  # a read wrote nothing: nothing to undo
+                self._journal.rollback()
         finally:
             self.store.lock.release()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
 import attrs
 
@@ -38,7 +38,34 @@ from bigledger_customers.ports import AccountState
 if TYPE_CHECKING:
     from bigledger_customers.adapters.memory import MemoryStore, _Journal
 
-__all__ = ["AccountTables", "MemoryAccountRepositories"]
+__all__ = ["AccountTables", "MemoryAccountRepositories", "per_unit"]
+
+_T = TypeVar("_T")
+
+
+class per_unit(Generic[_T]):  # noqa: N801 - used as a decorator, like functools.cached_property
+    """A repository of a unit of work, built on first use and then kept in the instance ``__dict__``.
+
+    ``functools.cached_property`` without its lock (Python 3.11 takes one on every first use): a unit
+    of work is used by one thread, and a quote builds six repositories.
+    """
+
+    def __init__(self, build: Callable[[Any], _T]) -> None:
+        self._build = build
+        self._name = build.__name__
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> _T | Self:
+        if obj is None:
+            return self
+        value = obj.__dict__[self._name] = self._build(obj)
+        return value
 
 
 class AccountTables:
@@ -70,9 +97,6 @@ class _Repo:
         self._t = tables
         self._s = store
         self._j = journal
-
-
-_R = TypeVar("_R", bound=_Repo)
 
 
 class _Accounts(_Repo):
@@ -362,47 +386,46 @@ class _Config(_Repo):
 
 
 class MemoryAccountRepositories:
-    """Mixin for the memory unit of work: the account repositories over ``store.account_tables``."""
+    """Mixin for the memory unit of work: the account repositories over ``store.account_tables``.
 
-    __slots__ = ()
+    Each is built on first use and kept for the unit of work (the class using the mixin has a ``__dict__``).
+    """
+
     store: MemoryStore
     _journal: _Journal
 
-    def _repo(self, cls: type[_R]) -> _R:
-        return cls(self.store.account_tables, self.store, self._journal)
-
-    @property
+    @per_unit
     def accounts(self) -> _Accounts:
-        return self._repo(_Accounts)
+        return _Accounts(self.store.account_tables, self.store, self._journal)
 
-    @property
+    @per_unit
     def balances(self) -> _Balances:
-        return self._repo(_Balances)
+        return _Balances(self.store.account_tables, self.store, self._journal)
 
-    @property
+    @per_unit
     def grants(self) -> _Grants:
-        return self._repo(_Grants)
+        return _Grants(self.store.account_tables, self.store, self._journal)
 
-    @property
+    @per_unit
     def holds(self) -> _Holds:
-        return self._repo(_Holds)
+        return _Holds(self.store.account_tables, self.store, self._journal)
 
-    @property
+    @per_unit
     def account_records(self) -> _Records:
-        return self._repo(_Records)
+        return _Records(self.store.account_tables, self.store, self._journal)
 
-    @property
+    @per_unit
     def ledger(self) -> _Ledger:
-        return self._repo(_Ledger)
+        return _Ledger(self.store.account_tables, self.store, self._journal)
 
-    @property
+    @per_unit
     def idempotency(self) -> _Idempotency:
-        return self._repo(_Idempotency)
+        return _Idempotency(self.store.account_tables, self.store, self._journal)
 
-    @property
+    @per_unit
     def approvals(self) -> _Approvals:
-        return self._repo(_Approvals)
+        return _Approvals(self.store.account_tables, self.store, self._journal)
 
-    @property
+    @per_unit
     def config(self) -> _Config:
-        return self._repo(_Config)
+        return _Config(self.store.account_tables, self.store, self._journal)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -375,7 +375,8 @@ def decide(
             )
         )
     limit = profile.limit if profile else None
-    total = exposure.total
+    owed = exposure.open_items + exposure.held
+    total = owed + exposure.new_order  # exposure.total, with ``owed`` kept for ``available``
     available: Money | None = None
     prepaid = facts.settlement == _PREPAID
     if prepaid:
@@ -403,20 +404,23 @@ def decide(
                 )
             )
     else:
-        available = limit - (exposure.open_items + exposure.held)
-        reasons.extend(_over_limit("over_limit", "over limit", total, limit, profile, weight))
+        available = limit - owed
+        over = _over_limit("over_limit", "over limit", total, limit, profile, weight)
+        if over is not None:
+            reasons.append(over)
     if not prepaid and group_profile is not None and group_exposure is not None and group_profile.limit is not None:
         group_weight = Severity.BLOCK if group_profile.policy is CreditPolicy.BLOCK else Severity.WARN
         group_available = group_profile.limit - (group_exposure.open_items + group_exposure.held)
         available = group_available if available is None else min(available, group_available)
-        for reason in _over_limit(
+        reason = _over_limit(
             "group_over_limit",
             "group over limit",
             group_exposure.total,
             group_profile.limit,
             group_profile,
             group_weight,
-        ):
+        )
+        if reason is not None:
             reasons.append(attrs.evolve(reason, detail={**reason.detail, "group": group_id}))
     max_days = profile.max_overdue_days if profile else 0
     if facts.oldest_overdue_days > max_days:
@@ -430,20 +434,23 @@ def decide(
                 detail={"max_overdue_days": max_days},
             )
         )
-    if profile is not None and profile.next_review is not None and profile.next_review < as_of:
+    next_review = profile.next_review if profile is not None else None
+    if next_review is not None and next_review < as_of:
         reasons.append(
             Reason(
                 code="review_overdue",
-                message=f"credit review was due on {profile.next_review.isoformat()}",
+                message=f"credit review was due on {next_review.isoformat()}",
                 severity=Severity.WARN,
-                detail={"due": profile.next_review.isoformat()},
+                detail={"due": next_review.isoformat()},
             )
         )
     outcome = CreditOutcome.ALLOW
-    if any(r.severity is Severity.BLOCK for r in reasons):
-        outcome = CreditOutcome.BLOCK
-    elif any(r.severity is Severity.WARN for r in reasons):
-        outcome = CreditOutcome.WARN
+    if reasons:
+        severities = {r.severity for r in reasons}
+        if Severity.BLOCK in severities:
+            outcome = CreditOutcome.BLOCK
+        elif Severity.WARN in severities:
+            outcome = CreditOutcome.WARN
     return CreditDecision(
         customer_id=customer_id or (profile.customer_id if profile else ""),
         outcome=outcome,
@@ -457,13 +464,13 @@ def decide(
 
 def _over_limit(
     code: str, label: str, total: Money, limit: Money, profile: CreditProfile | None, weight: Severity
-) -> Iterable[Reason]:
+) -> Reason | None:
     if total <= limit:
-        return
+        return None
     over = total - limit
     tolerance = profile.tolerance if profile else None
     severity = Severity.WARN if tolerance is not None and over <= tolerance else weight
-    yield Reason(
+    return Reason(
         code=code,
         message=f"{label} by {over.amount}",
         severity=severity,

@@ -48,6 +48,7 @@ __all__ = [
     "manual_grant",
     "order_rebate_amount",
     "order_rule_grant",
+    "rebate_available",
     "rebate_balance",
     "refund_grant",
 ]
@@ -290,11 +291,32 @@ def refund_grant(
 
 def rebate_balance(grants: Iterable[RebateGrant], currency: str, as_of: dt.datetime) -> Balance:
     """Actual/available/locked over the approved grants of ``currency`` effective at ``as_of``; writes nothing."""
-    result = Balance.zero(currency)
+    available = locked = _NOTHING
+    counted = False
     for grant in grants:
         if grant.currency == currency and grant.counts(as_of):
-            result = Balance(available=result.available + grant.available, locked=result.locked + grant.reserved)
-    return result
+            # Each grant's parts are exact and never negative (checked when it was built), so the
+            # Decimal sums are the sums of the Money parts, and no partial sum is negative.
+            available += grant.remaining.amount - grant.reserved.amount
+            locked += grant.reserved.amount
+            counted = True
+    if not counted:
+        return Balance.zero(currency)
+    return Balance(available=Money(available, currency), locked=Money(locked, currency))
+
+
+def rebate_available(grants: Iterable[RebateGrant], currency: str, as_of: dt.datetime) -> Money:
+    """``rebate_balance(grants, currency, as_of).available`` without building the balance (for quotes)."""
+    available: Money | None = None
+    for grant in grants:
+        if grant.currency == currency and grant.counts(as_of):
+            # A grant with nothing reserved has its remaining available: no new Money for the usual case.
+            part = grant.remaining - grant.reserved if grant.reserved.amount else grant.remaining
+            available = part if available is None else available + part
+    return Money.zero(currency) if available is None else available
+
+
+_NOTHING: Final = Decimal(0)
 
 
 def expire_grants(grants: Iterable[RebateGrant], as_of: dt.datetime) -> list[tuple[RebateGrant, Move | None]]:

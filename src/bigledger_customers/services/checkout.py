@@ -32,7 +32,8 @@ from bigledger_customers.domain.convert import converter
 from bigledger_customers.domain.credit import Reason, Severity
 from bigledger_customers.domain.customer import Customer, CustomerStatus
 from bigledger_customers.domain.idempotency import check_key
-from bigledger_customers.domain.rebates import CustomerFacts, UsageRule, allowed_rebate, rebate_balance
+from bigledger_customers.domain.rebates import CustomerFacts, UsageRule, allowed_rebate
+from bigledger_customers.domain.rebates import rebate_available as available_rebate
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.errors import NotAllowed, ValidationError
 from bigledger_customers.money import Money
@@ -108,14 +109,17 @@ class CheckoutService:
         if account is not None:
             balance = uow.balances.get(account.id, currency)
             prepayment = balance.available if balance is not None else zero
-            rebate_available = rebate_balance(uow.grants.for_account(account.id), currency, now).available
+            rebate_available = available_rebate(uow.grants.for_account(account.id), currency, now)
         rules = _usage_rules(uow.config.get(USAGE_RULES), self._rules_cache)
-        facts = CustomerFacts(customer.id, customer.code, customer.level, customer.category)
-        allowance = allowed_rebate(rules, facts, amount)
-        rebate_allowed = min(allowance.amount, rebate_available)
+        if rules:
+            facts = CustomerFacts(customer.id, customer.code, customer.level, customer.category)
+            rebate_allowed = min(allowed_rebate(rules, facts, amount).amount, rebate_available)
+        else:  # no usage rule: the whole order may be paid with rebate (what allowed_rebate answers)
+            rebate_allowed = min(amount, rebate_available)
+        method_name = method.value
         plan = plan_payment(
             amount,
-            method=method.value,
+            method=method_name,
             rebate_allowed=rebate_allowed,
             prepayment_available=prepayment,
             rebate_wanted=order.rebate,
@@ -145,13 +149,16 @@ class CheckoutService:
             decision = credit_decision_in(
                 uow, customer, plan.credit, now=now, rates=self._s.settings.integrations.rates
             )
-            seen = {r.code for r in reasons}
-            reasons.extend(r for r in decision.reasons if r.code not in seen)
+            if reasons:
+                seen = {r.code for r in reasons}
+                reasons.extend(r for r in decision.reasons if r.code not in seen)
+            else:
+                reasons.extend(decision.reasons)
         return Quote(
             order=order,
             customer_id=customer.id,
             customer_status=customer.status.value,
-            settlement_method=method.value,
+            settlement_method=method_name,
             rebate_allowed=rebate_allowed,
             rebate_available=rebate_available,
             prepayment_available=prepayment,

@@ -18,6 +18,7 @@ of a reservation.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -59,7 +60,7 @@ from bigledger_customers.domain.customer import Customer, CustomerStatus
 from bigledger_customers.domain.idempotency import (
     fingerprint,
 )
-from bigledger_customers.domain.rebates import rebate_balance
+from bigledger_customers.domain.rebates import rebate_available
 from bigledger_customers.domain.records import Actor
 from bigledger_customers.domain.terms import BUILT_IN_TERMS, PaymentTerms
 from bigledger_customers.errors import (
@@ -186,12 +187,21 @@ def _exposure(uow: UnitOfWork, ids: Sequence[str], new_order: Money, now: dt.dat
 
 def _open_total(items: Sequence[OpenItem], currency: str) -> Money:
     """Open receivables net of unapplied credit (what ``CreditRepository.open_total`` sums)."""
-    minor = sum(i.open.minor if i.kind is ItemKind.INVOICE else -i.open.minor for i in items if i.open.minor > 0)
-    return Money.from_minor(minor, currency)
+    if not items:
+        return Money.zero(currency)
+    net = _NOTHING
+    for item in items:
+        open_ = item.open.amount  # exact Decimals at the currency's exponent: the sum is exact too
+        if open_ > 0:
+            net += open_ if item.kind is ItemKind.INVOICE else -open_
+    return Money(net, currency)
+
+
+_NOTHING: Final = Decimal(0)
 
 
 def _any_overdue(items: Sequence[OpenItem], as_of: dt.date) -> bool:
-    return any(i.kind is ItemKind.INVOICE and i.open.minor > 0 and i.due < as_of for i in items)
+    return any(i.kind is ItemKind.INVOICE and i.open.amount > 0 and i.due < as_of for i in items)
 
 
 def _approved_override(uow: UnitOfWork, approval_id: str, customer: Customer, amount: Money) -> ApprovalRequest:
@@ -261,27 +271,35 @@ def credit_decision_in(
                 currency, [_open_total([i for i in items if i.currency == c], c) for c in by_currency], table, on=as_of
             )
             held_total = total_in(currency, [held[c] for c in by_currency if c in held], table, on=as_of)
-        exposure = Exposure.of(open_items=open_total, held=held_total, new_order=new_order)
+        exposure = Exposure(open_total, held_total, new_order)
     else:
         exposure = _exposure(uow, _subtree(uow, customer.id), new_order, now)
     group_exposure = None
     if group_root is not None and group_root.id != customer.id:
         group_exposure = _exposure(uow, _subtree(uow, group_root.id), new_order, now)
     # Dunning levels start at 1 day overdue: with nothing overdue every policy gives the same status,
-    # so the configured one is read only when it can matter.
-    policy = config.dunning if config else (_dunning(uow) if _any_overdue(items, as_of) else ag.DEFAULT_DUNNING)
-    dunning = ag.dunning_status(customer.id, items, as_of, policy)
-    overdue = dunning.overdue.get(currency)
+    # so the configured one is read only when it can matter. With no invoice line past due at all the
+    # status is known without computing it (0 days, no level, nothing overdue): the facts' defaults.
+    facts_of_dunning: dict[str, Any] | None = None
+    if items and any(i.kind is ItemKind.INVOICE and i.open.amount and i.due < as_of for i in items):
+        policy = config.dunning if config else (_dunning(uow) if _any_overdue(items, as_of) else ag.DEFAULT_DUNNING)
+        dunning = ag.dunning_status(customer.id, items, as_of, policy)
+        facts_of_dunning = {
+            "oldest_overdue_days": dunning.oldest_overdue_days,
+            "overdue_amount": dunning.overdue.get(currency),
+            "stop_supply": dunning.stop_supply,
+            "dunning_level": dunning.level.name if dunning.level else None,
+        }
     settlement, cover = _prepaid_cover(uow, customer, amount, now) if prepaid_cover else (None, None)
-    facts = CreditFacts(
-        customer_status=customer.status.value,
-        oldest_overdue_days=dunning.oldest_overdue_days,
-        overdue_amount=overdue,
-        stop_supply=dunning.stop_supply,
-        dunning_level=dunning.level.name if dunning.level else None,
-        settlement=settlement,
-        cover=None if cover is None else convert(cover, currency, table, on=as_of),
-    )
+    if facts_of_dunning is None and settlement is None:
+        facts = _plain_facts(customer.status)  # nothing overdue, not a cover test: the usual case
+    else:
+        facts = CreditFacts(
+            customer_status=customer.status.value,
+            settlement=settlement,
+            cover=None if cover is None else convert(cover, currency, table, on=as_of),
+            **(facts_of_dunning or {}),
+        )
     decision = decide(
         profile,
         exposure,
@@ -300,6 +318,12 @@ def credit_decision_in(
 
 #: No exchange rates at all: every conversion between two currencies is a missing rate.
 _NO_RATES: Final = RateTable()
+
+
+@functools.cache
+def _plain_facts(status: CustomerStatus) -> CreditFacts:
+    """The facts of a customer in ``status`` with nothing overdue and no cover test (values are immutable)."""
+    return CreditFacts(customer_status=status.value)
 
 
 def _home_currency(customer: Customer, profiles: Sequence[CreditProfile]) -> str | None:
@@ -340,7 +364,11 @@ def _counted(
     """The currencies the limit in ``currency`` covers: its own and, for the home limit, those
     without a profile of their own (read only when the customer has items in other currencies).
     None when everything is in ``currency`` already (the usual case, checked without building sets)."""
-    if order_currency == currency and all(c == currency for c in held) and all(i.currency == currency for i in items):
+    if (
+        order_currency == currency
+        and (not held or all(c == currency for c in held))
+        and (not items or all(i.currency == currency for i in items))
+    ):
         return None
     foreign = ({i.currency for i in items} | set(held) | {order_currency}) - {currency}
     if not foreign:
@@ -367,7 +395,7 @@ def _prepaid_cover(
     if account is not None:
         balance = uow.balances.get(account.id, amount.currency)
         cover += balance.available if balance is not None else cover
-        cover += rebate_balance(uow.grants.for_account(account.id), amount.currency, now).available
+        cover += rebate_available(uow.grants.for_account(account.id), amount.currency, now)
     return method.value, cover
 
 

@@ -114,10 +114,51 @@ _CHILD_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: ``json.dumps`` with its defaults (the JSON column type's serializer, so the same text) without the
+#: circular-reference check, needless for unstructured data, and the per-call keyword handling.
+_JSON_TEXT = json.JSONEncoder(check_circular=False).encode
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain_json(value: Any) -> bool:
+    """True when ``value`` is made of str/int/bool/None, lists and str-keyed dicts only: then
+    :func:`unstructure` returns it unchanged, and it can go to JSON as it is."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is list:
+        return all(type(x) in _SCALARS or _plain_json(x) for x in value)
+    if kind is dict:
+        return all(type(k) is str and (type(x) in _SCALARS or _plain_json(x)) for k, x in value.items())
+    return False
+
+
+def _json_of(value: Mapping[str, Any]) -> str:
+    """The JSON text of an audit change set or event payload, as ``json.dumps(unstructure(dict(value)))``."""
+    plain = dict(value)
+    return _JSON_TEXT(plain if _plain_json(plain) else unstructure(plain))
+
+
+def _time_binder(dialect: sa.Dialect) -> Callable[[Any], Any]:
+    """:class:`UtcDateTime`'s bind for driver-level inserts, memoised per value: the rows of a batch
+    share one clock reading, and equal instants bind alike."""
+    memo: dict[Any, Any] = {}
+
+    def bind(value: Any) -> Any:
+        if value in memo:
+            return memo[value]
+        memo[value] = bound = _UTC.process_bind_param(value, dialect)
+        return bound
+
+    return bind
+
+
 def encode_new_customer(customer: Customer) -> EncodedCustomer:
     """The rows of a new customer for :meth:`SqlCustomerRepository.add_encoded` (pure: no connection)."""
     row = SqlCustomerRepository._row(customer)
-    row["doc"] = json.dumps(row["doc"])  # what the JSON column type sends (its default serializer)
+    row["doc"] = _JSON_TEXT(row["doc"])  # what the JSON column type sends (its default serializer)
     cid = customer.id
     return row, {
         "customer_search_keys": [
@@ -418,11 +459,14 @@ class SqlCustomerRepository:
             return
         conn = self._conn()
         columns = list(records[0][0])
-        times = {c for c in columns if isinstance(t.customers.c[c].type, UtcDateTime)}
-        rows = [
-            tuple(_UTC.process_bind_param(r[0][c], conn.dialect) if c in times else r[0][c] for c in columns)
-            for r in records
-        ]
+        times = [i for i, c in enumerate(columns) if isinstance(t.customers.c[c].type, UtcDateTime)]
+        bind = _time_binder(conn.dialect)
+        rows: list[tuple[Any, ...]] = []
+        for record in records:
+            values = [record[0][c] for c in columns]
+            for i in times:
+                values[i] = bind(values[i])
+            rows.append(tuple(values))
         try:
             with _savepoint(conn):
                 with _text_index_deferred(conn):
@@ -632,13 +676,11 @@ class SqlAuditLog:
         """Record several entries with the driver's bulk path (bulk import; see ``_insert_rows``)."""
         if entries:
             conn = self._conn()
-            at = _UTC
+            at = _time_binder(conn.dialect)
             columns = ("id", "at", "actor_id", "action", "entity_type", "entity_id", "changes")
             rows = [
-                (e.id, at.process_bind_param(e.at, conn.dialect), e.actor_id, e.action, e.entity_type, e.entity_id,
-                 json.dumps(unstructure(dict(e.changes))))
-                for e in entries
-            ]  # fmt: skip
+                (e.id, at(e.at), e.actor_id, e.action, e.entity_type, e.entity_id, _json_of(e.changes)) for e in entries
+            ]
             _insert_rows(conn, t.audit.name, columns, rows)
 
     def for_entity(self, entity_type: str, entity_id: str) -> Sequence[AuditEntry]:
@@ -718,13 +760,20 @@ class SqlOutbox:
             return
         conn = self._conn()
         self._lock(conn)
-        at = _UTC
+        at = _time_binder(conn.dialect)
         columns = ("id", "type", "aggregate_type", "aggregate_id", "occurred_at", "payload", "schema_version")
         rows = [
-            (e["id"], e["type"], e["aggregate_type"], e["aggregate_id"],
-             at.process_bind_param(e["occurred_at"], conn.dialect), json.dumps(unstructure(dict(e["payload"]))), 1)
+            (
+                e["id"],
+                e["type"],
+                e["aggregate_type"],
+                e["aggregate_id"],
+                at(e["occurred_at"]),
+                _json_of(e["payload"]),
+                1,
+            )
             for e in events
-        ]  # fmt: skip
+        ]
         _insert_rows(conn, t.outbox.name, columns, rows)
 
     def read(self, after: int, limit: int) -> Sequence[Event]:

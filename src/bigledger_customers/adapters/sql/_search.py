@@ -7,7 +7,10 @@ What the engine's text index adds is *where the candidates come from* (DESIGN.md
 - SQLite: FTS5 ``customer_text`` (trigram tokenizer, terms of 3+ characters) and ``customer_grams``
   (tokens of :func:`~bigledger_customers.domain.search.search_grams`, two-character terms in
   scripts without spaces), both external-content tables over ``customers`` kept by triggers.
-- PostgreSQL: a pg_trgm GIN index on ``search_text`` and a GIN index on the bigram token array.
+- PostgreSQL: a pg_trgm GIN index on ``search_text`` and a GIN index on the bigram token array
+  (candidates only; a common term is checked with ``strpos``, which they cannot serve), and partial
+  B-trees carrying ``search_grams`` (0008_search) for index-only scans of common two-character
+  terms with a status filter in name order (:func:`_gram_scan_tokens`).
 - MariaDB: no text index; the filters and the sort index narrow the scan.
 - Every engine: ``customer_search_keys`` (:func:`~bigledger_customers.domain.search.search_keys`)
   answers a whole phone number (a term starting with ``+``) and an identifier term (a tax number, a
@@ -66,8 +69,15 @@ SEARCH_INDEXES: Final = frozenset(
         "ix_customers_search_by_status",
         "ix_customers_search_by_filters",
         "ix_credit_profiles_search_limit",  # 0007_search: credit_profiles is another module's table
+        "ix_customers_grams_by_status",  # 0008_search: PostgreSQL, partial, INCLUDE
+        "ix_customers_grams_long_by_status",
+        "ix_customers_grams_by_id",
     }
 )
+#: PostgreSQL: customers whose bigram list has at most this many bytes are in the index-only
+#: ``ix_customers_grams_by_status`` (0008_search, the same literal in its predicate), the rest in
+#: ``ix_customers_grams_long_by_status``.
+_SHORT_GRAMS: Final = 1000
 
 _c = t.customers.c
 _k = t.customer_search_keys.c
@@ -101,6 +111,14 @@ def _key_range(term: str) -> list[sa.ColumnElement[bool]]:
 def _term_condition(dialect: str, term: str) -> sa.ColumnElement[bool]:
     if dialect == "sqlite":
         found = sa.func.instr(_c.search_text, term) > 0
+    elif dialect == "postgresql":
+        # strpos, not LIKE: the same substring test, but one pg_trgm cannot serve. The trigram index
+        # is only asked for a bounded candidate set (_Candidates); a term that reaches this check
+        # without one is common, and its page comes from the sort index in order. With LIKE the
+        # planner, which underestimates long words (it multiplies their trigrams' selectivities),
+        # built a bitmap of every row holding "manufacturing" (62,000 at a million, 72 ms) to AND
+        # with the filters' index instead of reading 20 rows in name order from that index.
+        found = sa.func.strpos(_c.search_text, term) > 0
     else:
         found = _c.search_text.contains(term, autoescape=True)
     if is_identifier(term):  # an identifier begins a word: one of the customer's search keys starts with it
@@ -189,6 +207,56 @@ def _keyset(dialect: str, query: CustomerQuery, sort_column: sa.ColumnElement[An
     if query.descending:
         return sa.or_(sort_column < value, sa.and_(sort_column == value, _c.id < last_id))
     return sa.or_(sort_column > value, sa.and_(sort_column == value, _c.id > last_id))
+
+
+def _gram_scan_tokens(
+    dialect: str, query: CustomerQuery, terms: Sequence[str], found: object | None
+) -> list[str] | None:
+    """PostgreSQL: the bigram tokens of a query whose page comes from index-only scans of
+    the 0008_search indexes, or None for the plain plan.
+
+    That is a common query (no bounded candidates) of two-character terms only, sorted by name,
+    whose only filter is the status: exactly the columns those indexes hold. A two-character term
+    of :func:`~bigledger_customers.domain.search.is_gram_char` characters is a substring of the
+    search text exactly when its token is in ``search_grams``, so the check needs no heap row.
+    """
+    if dialect != "postgresql" or found is not None or not terms or query.sort is not SortKey.NAME:
+        return None
+    if query.status is None or len(_filter_conditions(query)) != 1:
+        return None
+    tokens = [gram_term(term) for term in terms]
+    return None if any(token is None for token in tokens) else [token for token in tokens if token is not None]
+
+
+def _gram_halves(
+    query: CustomerQuery,
+    tokens: Sequence[str],
+    keyset: sa.ColumnElement[bool] | None,
+    limit: int,
+    *,
+    ordered: bool = True,
+) -> list[sa.Select[Any]]:
+    """The status's customers holding every token, from each 0008_search index (short bigram
+    lists: index-only; long ones: the few others), at most ``limit`` of each, in name order when
+    ``ordered`` (a page; a count takes them in any order)."""
+    # the expression of ix_customers_search_grams (0003_search), whose statistics give the planner
+    # the term's frequency: a page of a common term then costs a few index pages, not the whole index
+    array = sa.func.string_to_array(_c.search_grams, sa.literal_column("' '"))
+    wanted = array.op("@>")(sa.literal(list(tokens), postgresql.ARRAY(sa.Text())))
+    size = sa.func.octet_length(_c.search_grams)
+    # a literal, not a parameter: the planner must see the partial indexes' predicates in the query
+    bound: sa.ColumnElement[int] = sa.literal_column(str(_SHORT_GRAMS), sa.Integer())
+    direction = sa.desc if query.descending else sa.asc
+    halves = []
+    for part in (size <= bound, size > bound):
+        where = [_c.status == str(query.status), part, wanted, *([keyset] if keyset is not None else [])]
+        if ordered:
+            half = sa.select(_c.id, _c.name_key.label("sort_value")).where(*where)
+            half = half.order_by(direction(_c.name_key), direction(_c.id))
+        else:  # the id alone, so ix_customers_grams_by_id can answer it (see 0008_search)
+            half = sa.select(_c.id).where(*where)
+        halves.append(half.limit(limit))
+    return halves
 
 
 class _Candidates:
@@ -321,6 +389,7 @@ def search(
     candidates = _Candidates(conn, query, terms) if terms or query.filters_credit else None
     found = candidates.best() if candidates is not None else None
 
+    tokens = _gram_scan_tokens(dialect, query, terms, found)
     order_column = sort_column
     if found is not None:
         column, keys = found
@@ -337,17 +406,25 @@ def search(
     if query.counts and not whole:
         driver = candidates.count_from(query) if candidates is not None and found is None else None
         source, extra = driver if driver is not None else (t.customers, [])
-        counted = sa.select(sa.literal(1)).select_from(source).where(*extra, *conditions)
+        counted: sa.Select[Any] | sa.CompoundSelect[Any] = (
+            sa.select(sa.literal(1)).select_from(source).where(*extra, *conditions)
+            if tokens is None
+            else sa.union_all(*_gram_halves(query, tokens, None, query.count_limit + 1, ordered=False))
+        )
         counted = counted.limit(query.count_limit + 1)
         total = int(conn.execute(sa.select(sa.func.count()).select_from(counted.subquery())).scalar_one())
 
     keyset = _keyset(dialect, query, sort_column)
-    where = [*conditions, keyset] if keyset is not None else conditions
     direction = sa.desc if query.descending else sa.asc
-    order = [direction(order_column), direction(_c.id)]
-    stmt = sa.select(_c.id, sort_column.label("sort_value"), _c.doc).select_from(t.customers).where(*where)
-    stmt = stmt.order_by(*order).limit(query.limit + 1)
-    rows = conn.execute(stmt).all()
+    if tokens is None:
+        where = [*conditions, keyset] if keyset is not None else conditions
+        stmt = sa.select(_c.id, sort_column.label("sort_value"), _c.doc).select_from(t.customers).where(*where)
+        stmt = stmt.order_by(direction(order_column), direction(_c.id))
+    else:  # the page's ids from the index-only scans, then only those rows
+        ids = sa.union_all(*_gram_halves(query, tokens, keyset, query.limit + 1)).subquery("page")
+        stmt = sa.select(_c.id, ids.c.sort_value, _c.doc).select_from(ids.join(t.customers, _c.id == ids.c.id))
+        stmt = stmt.order_by(direction(ids.c.sort_value), direction(ids.c.id))
+    rows = conn.execute(stmt.limit(query.limit + 1)).all()
     if query.counts and whole:
         total = len(rows)
     items = load([row.doc for row in rows[: query.limit]])
