@@ -220,8 +220,14 @@ def _backends(database: str) -> Any:
     processes (WAL writer, checkpointer) and other databases' backends are left out."""
 
     def match(command: str) -> bool:
-        words = command.split()  # "postgres: <user> <database> <host>(<port>) <state>"
-        return len(words) > 2 and words[0] == "postgres:" and words[2] == database
+        # "postgres: [<cluster>:] <user> <database> <host>(<port>) <state>", or "[local]" for a socket.
+        words = command.split()
+        if not words or words[0] != "postgres:":
+            return False
+        for i, word in enumerate(words):
+            if word == "[local]" or (word.endswith(")") and "(" in word):
+                return i >= 2 and words[i - 1] == database
+        return False
 
     return match
 
