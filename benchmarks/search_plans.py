@@ -2,11 +2,13 @@
 
     python -m benchmarks.search_plans postgresql+psycopg://postgres@127.0.0.1/<kept db> 1000000 old
     python -m benchmarks.search_plans postgresql+psycopg://postgres@127.0.0.1/<kept db> 1000000 new
+    python -m benchmarks.search_plans sqlite:////tmp/<kept dir>/bench.db 1000000 old
 
-``old`` switches off the two plan changes of migration 0008_search's release (docs/performance.md,
-"How search stays fast"): the index-only bigram scan (``_gram_scan_tokens`` returns None) and the
-``strpos`` term check (an escaped ``LIKE`` again). Run old and new alternately in the same minutes
-on the same database: one JSON line each, p50 / p95 ms by query kind and the load average.
+``old`` switches off the plan changes of migrations 0008_search and 0009_search_sqlite
+(docs/performance.md, "How search stays fast"): the index-only bigram scan (``_gram_scan_tokens``
+returns None, on PostgreSQL and SQLite) and PostgreSQL's ``strpos`` term check (an escaped ``LIKE``
+again). Run old and new alternately in the same minutes on the same database: one JSON line each,
+wall p50 / p95 ms by query kind, then this process's CPU p50 / p95 ms (``cpu``), and the load average.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def main(argv: list[str]) -> None:
                 "load": load,
                 "load_after": os.getloadavg(),
                 **{k: [v["p50_ms"], v["p95_ms"]] for k, v in search.items()},
+                "cpu": {k: [v["cpu_p50_ms"], v["cpu_p95_ms"]] for k, v in search.items()},
             },
             ensure_ascii=False,
         ),

@@ -1,9 +1,11 @@
-"""PostgreSQL's index-only bigram scan (0008_search) gives the in-memory reference's pages and counts.
+"""The index-only bigram scans (PostgreSQL: 0008_search; SQLite: 0009_search_sqlite) give the
+in-memory reference's pages and counts.
 
 A two-character Chinese term with a status filter, sorted by name, takes that path only when the
 term is common (more than ``CANDIDATE_CAP`` candidates); here the cap is set to 0 so every such
-query takes it on a small population, which mixes short bigram lists (the index-only partial index)
-with long ones (over 1,000 bytes: the other partial index), names that tie, and every status.
+query takes it on a small population, which mixes short bigram lists (PostgreSQL's index-only
+partial index) with long ones (over 1,000 bytes: the other partial index), customers without any
+bigram (outside SQLite's partial index), names that tie, and every status.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,6 +45,8 @@ def population(n: int = 160) -> list[Customer]:
             zh = "".join(rng.choice(PIECES) for _ in range(rng.randrange(1, 4)))
         latin = rng.choice(["Alpha Sdn Bhd", "beta trading", "Alpha Sdn Bhd"])
         names = {"zh": zh} if i % 4 else {"en": latin, "zh": zh}
+        if i % 7 == 3:  # no bigram at all: not in SQLite's partial index
+            names = {"en": latin}
         customers.append(
             Customer(
                 id=uuid.UUID(int=rng.getrandbits(128)).hex,
@@ -66,8 +71,9 @@ def fill(factory: UnitOfWorkFactory) -> None:
 
 
 def test_the_population_has_long_and_short_bigram_lists() -> None:
-    sizes = [len(search_grams(c.names["zh"]).encode()) for c in population()]
-    assert max(sizes) > _search._SHORT_GRAMS > min(sizes)
+    sizes = [len(search_grams(c.names.get("zh", "")).encode()) for c in population()]
+    assert max(sizes) > _search._SHORT_GRAMS > min(size for size in sizes if size)
+    assert 0 in sizes
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +101,14 @@ def scans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every query takes the scan path (no candidate set is small enough); counts the gram scans."""
     monkeypatch.setattr(_search, "CANDIDATE_CAP", 0)
     calls: list[int] = []
-    halves = _search._gram_halves
+    for name in ("_gram_halves", "_sqlite_gram_page"):
+        original = getattr(_search, name)
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return halves(*args, **kwargs)
+        def counting(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            calls.append(1)
+            return _original(*args, **kwargs)
 
-    monkeypatch.setattr(_search, "_gram_halves", counting)
+        monkeypatch.setattr(_search, name, counting)
     return calls
 
 
@@ -138,9 +145,52 @@ def test_gram_scan_pages_and_counts_like_memory(
     assert _pages(sql.unit_of_work, query) == _pages(memory.unit_of_work, query)
 
 
-def test_postgresql_takes_the_gram_scan(memory: MemoryStore, sql: SqlStore, scans: list[int]) -> None:
+def test_takes_the_gram_scan(memory: MemoryStore, sql: SqlStore, scans: list[int]) -> None:
     query = CustomerQuery(text="深圳", status="active", sort=SortKey.NAME, limit=1)
     pages = _pages(sql.unit_of_work, query)
     assert pages == _pages(memory.unit_of_work, query)
     assert len(pages) > 2
-    assert bool(scans) is (sql.engine.dialect.name == "postgresql")
+    assert scans
+
+
+def _sqlite_plans(sql: SqlStore, query: CustomerQuery) -> list[str]:
+    """EXPLAIN QUERY PLAN of every statement a SQLite search runs."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(sql.engine, "before_cursor_execute", record)
+    try:
+        with sql.unit_of_work(write=False) as uow:
+            uow.customers.search(query)
+    finally:
+        sa.event.remove(sql.engine, "before_cursor_execute", record)
+    plans = []
+    with sql.engine.connect() as conn:
+        for statement, parameters in statements:
+            if statement.lstrip().upper().startswith("SELECT"):
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+                plans.append(" / ".join(row[-1] for row in rows))
+    return plans
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sqlite_page_is_a_covering_scan_of_the_gram_index(sql: SqlStore, scans: list[int], descending: bool) -> None:
+    if sql.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan")
+    query = CustomerQuery(text="深圳 科技", status="active", sort=SortKey.NAME, descending=descending, limit=3)
+    plans = _sqlite_plans(sql, query)
+    assert any("COVERING INDEX ix_customers_search_grams_by_status" in plan for plan in plans), plans
+    assert scans
+
+
+def test_sqlite_other_queries_keep_the_search_text_index(sql: SqlStore, scans: list[int]) -> None:
+    """The partial index cannot be picked for a plain term check (its rows lack the search text)."""
+    if sql.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan")
+    query = CustomerQuery(text="深", status="active", sort=SortKey.NAME, limit=3)
+    plans = _sqlite_plans(sql, query)
+    assert not scans
+    assert any("ix_customers_search_by_status" in plan for plan in plans), plans
+    assert not any("ix_customers_search_grams_by_status" in plan for plan in plans), plans

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -33,6 +33,7 @@ from bigledger_customers.errors import NotFound, PermissionDenied, ValidationErr
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from bigledger_customers.ports import UnitOfWork
     from bigledger_customers.services._base import Services
 
 __all__ = ["AccessService", "ReadAccess", "acting_as", "current_actor"]
@@ -40,6 +41,8 @@ __all__ = ["AccessService", "ReadAccess", "acting_as", "current_actor"]
 #: Entity type of refusal audit entries (the entity id is the actor's id).
 DENIAL_ENTITY = "actor"
 DENIAL_ACTION = "access.denied"
+
+T = TypeVar("T")
 
 _ACTING: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("bigledger_customers_actor", default=None)
 
@@ -206,6 +209,22 @@ def out_of_scope(services: Services, access: ReadAccess, permission: str, ref: s
     if access.actor is not None:
         deny(services, access.actor, permission, reason="out_of_scope", customer=ref)
     return NotFound(f"no customer {ref!r}", code="customer_not_found", field="customer", value=ref)
+
+
+def scoped_read(
+    services: Services, actor: Actor | None, permission: str, ref: str, read: Callable[[UnitOfWork, Customer], T]
+) -> T:
+    """``read(uow, customer)`` in a read unit of work when ``actor`` holds ``permission`` over the
+    customer ``ref`` (code or id); outside the reader's scope the audited NotFound of
+    :func:`out_of_scope`, as for a customer that does not exist."""
+    from bigledger_customers.services._base import load_customer
+
+    access = read_access(services, actor, permission)
+    with services.uow(write=False) as uow:
+        customer = load_customer(uow, ref)
+        if access.covers(customer):
+            return read(uow, customer)
+    raise out_of_scope(services, access, permission, ref)
 
 
 def require_whole_book(services: Services, actor: Actor | None, permission: str, message: str) -> None:

@@ -92,7 +92,7 @@ from bigledger_customers.errors import BigLedgerError, NotAllowed, NotFound, Val
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer, save_config
-from bigledger_customers.services.access import deny, out_of_scope, require_whole_book
+from bigledger_customers.services.access import deny, require_whole_book, scoped_read
 from bigledger_customers.services.approvals import (
     ApprovalHandler,
     ApprovalService,
@@ -442,12 +442,7 @@ class AccountService:
 
     def _read(self, ref: str, actor: Actor | None, read: Callable[[UnitOfWork, Customer], T]) -> T:
         """``read(uow, customer)`` when the reader holds ``accounts.view`` over the customer."""
-        access = self._s.read_access(actor, Permission.ACCOUNTS_VIEW)
-        with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            if access.covers(customer):
-                return read(uow, customer)
-        raise out_of_scope(self._s, access, Permission.ACCOUNTS_VIEW, ref)
+        return scoped_read(self._s, actor, Permission.ACCOUNTS_VIEW, ref, read)
 
     def _whole_book(self, actor: Actor | None) -> None:
         """A query over every account: ``accounts.view`` over all customers (a scoped reader names one)."""

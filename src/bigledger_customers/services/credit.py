@@ -21,7 +21,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -74,7 +74,7 @@ from bigledger_customers.errors import (
 from bigledger_customers.money import Money
 from bigledger_customers.ports import UnitOfWork
 from bigledger_customers.services._base import Services, load_customer, save_config
-from bigledger_customers.services.access import deny, out_of_scope, require_whole_book
+from bigledger_customers.services.access import deny, out_of_scope, require_whole_book, scoped_read
 from bigledger_customers.services.accounts import DEFAULT_METHOD, run_keyed
 from bigledger_customers.services.approvals import ApprovalHandler, Handler, load_policy, open_in, request_in
 
@@ -174,6 +174,14 @@ def _subtree(uow: UnitOfWork, root_id: str) -> list[str]:
         members.extend(nxt)
         level = nxt
     return members
+
+
+T = TypeVar("T")
+
+
+def _item_order(item: OpenItem) -> tuple[Any, ...]:
+    """Open items oldest due first (then issue date, document, line, id: a total order)."""
+    return (item.due, item.issued, item.document, item.line, item.id)
 
 
 def _exposure(uow: UnitOfWork, ids: Sequence[str], new_order: Money, now: dt.datetime) -> Exposure:
@@ -838,27 +846,21 @@ class CreditService:
 
     # -- profiles --------------------------------------------------------------------------------
 
+    def _read(self, ref: str, actor: Actor | None, read: Callable[[UnitOfWork, Customer], T]) -> T:
+        """``read(uow, customer)`` when the reader holds ``credit.view`` over the customer."""
+        return scoped_read(self._s, actor, Permission.CREDIT_VIEW, ref, read)
+
     def profile(self, ref: str, currency: str, *, actor: Actor | None = None) -> CreditProfile | None:
         """The customer's credit profile in ``currency``, or None (no credit).
 
         Credit queries are read access: with an actor (given or from ``acting_as``) they need
         ``credit.view`` over the customer (NotFound outside its scope, audited).
         """
-        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
-        with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            if access.covers(customer):
-                return uow.credit.get_profile(customer.id, currency.upper())
-        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
+        return self._read(ref, actor, lambda uow, customer: uow.credit.get_profile(customer.id, currency.upper()))
 
     def profiles(self, ref: str, *, actor: Actor | None = None) -> list[CreditProfile]:
         """Every credit profile of the customer."""
-        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
-        with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            if access.covers(customer):
-                return list(uow.credit.profiles(customer.id))
-        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
+        return self._read(ref, actor, lambda uow, customer: list(uow.credit.profiles(customer.id)))
 
     def _whole_book(self, actor: Actor | None) -> None:
         """A report over every customer: ``credit.view`` over all customers (a scoped reader names one)."""
@@ -1149,23 +1151,14 @@ class CreditService:
 
     def open_items(self, ref: str, currency: str | None = None, *, actor: Actor | None = None) -> list[OpenItem]:
         """The customer's open items (invoice lines owed and unapplied credit), oldest due first."""
-        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
-        with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            if access.covers(customer):
-                found = uow.credit.items([customer.id], currency=currency.upper() if currency else None)
-                return sorted(found, key=lambda i: (i.due, i.issued, i.document, i.line, i.id))
-        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
+        wanted = currency.upper() if currency else None
+        found = self._read(ref, actor, lambda uow, customer: uow.credit.items([customer.id], currency=wanted))
+        return sorted(found, key=_item_order)
 
     def items(self, ref: str, *, actor: Actor | None = None) -> list[OpenItem]:
         """Every receivable line of the customer, open or settled."""
-        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
-        with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            if access.covers(customer):
-                found = uow.credit.items([customer.id], open_only=False)
-                return sorted(found, key=lambda i: (i.due, i.issued, i.document, i.line, i.id))
-        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
+        found = self._read(ref, actor, lambda uow, customer: uow.credit.items([customer.id], open_only=False))
+        return sorted(found, key=_item_order)
 
     # -- exposure and decisions ------------------------------------------------------------------
 
@@ -1173,12 +1166,11 @@ class CreditService:
         self, ref: str, currency: str, *, new_order: Money | None = None, actor: Actor | None = None
     ) -> Exposure:
         """Open receivables (net of unapplied credit) + open credit holds + ``new_order``."""
-        access = self._s.read_access(actor, Permission.CREDIT_VIEW)
-        with self._s.uow(write=False) as uow:
-            customer = load_customer(uow, ref)
-            if access.covers(customer):
-                return _exposure(uow, [customer.id], new_order or Money.zero(currency), self._s.clock.now())
-        raise out_of_scope(self._s, access, Permission.CREDIT_VIEW, ref)
+        return self._read(
+            ref,
+            actor,
+            lambda uow, customer: _exposure(uow, [customer.id], new_order or Money.zero(currency), self._s.clock.now()),
+        )
 
     def check(
         self,
