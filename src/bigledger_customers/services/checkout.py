@@ -149,11 +149,8 @@ class CheckoutService:
             decision = credit_decision_in(
                 uow, customer, plan.credit, now=now, rates=self._s.settings.integrations.rates
             )
-            if reasons:
-                seen = {r.code for r in reasons}
-                reasons.extend(r for r in decision.reasons if r.code not in seen)
-            else:
-                reasons.extend(decision.reasons)
+            seen = {r.code for r in reasons}
+            reasons.extend(r for r in decision.reasons if r.code not in seen)
         return Quote(
             order=order,
             customer_id=customer.id,

@@ -289,8 +289,8 @@ def credit_decision_in(
     # so the configured one is read only when it can matter. With no invoice line past due at all the
     # status is known without computing it (0 days, no level, nothing overdue): the facts' defaults.
     facts_of_dunning: dict[str, Any] | None = None
-    if items and any(i.kind is ItemKind.INVOICE and i.open.amount and i.due < as_of for i in items):
-        policy = config.dunning if config else (_dunning(uow) if _any_overdue(items, as_of) else ag.DEFAULT_DUNNING)
+    if _any_overdue(items, as_of):
+        policy = config.dunning if config else _dunning(uow)
         dunning = ag.dunning_status(customer.id, items, as_of, policy)
         facts_of_dunning = {
             "oldest_overdue_days": dunning.oldest_overdue_days,
@@ -372,11 +372,7 @@ def _counted(
     """The currencies the limit in ``currency`` covers: its own and, for the home limit, those
     without a profile of their own (read only when the customer has items in other currencies).
     None when everything is in ``currency`` already (the usual case, checked without building sets)."""
-    if (
-        order_currency == currency
-        and (not held or all(c == currency for c in held))
-        and (not items or all(i.currency == currency for i in items))
-    ):
+    if order_currency == currency and all(c == currency for c in held) and all(i.currency == currency for i in items):
         return None
     foreign = ({i.currency for i in items} | set(held) | {order_currency}) - {currency}
     if not foreign:
