@@ -111,3 +111,38 @@ def test_a_taken_code_writes_nothing_and_keeps_the_text_index_trigger(tmp_path: 
             uow.customers.add(checked[4])
             uow.commit()
         assert [c.code for c in book.customers.search(text=checked[4].code).items] == [checked[4].code]
+
+
+@pytest.mark.postgresql
+def test_a_postgresql_import_leaves_planner_statistics_that_fit_the_tables(postgresql_url: str) -> None:
+    """Without it a prepared look-up planned on the empty table stays a sequential scan (the server
+    used here runs without autovacuum, as a host's may), and each batch's cost grows with the table."""
+    reset_database(postgresql_url)  # TRUNCATE: no statistics, as a new table
+    grown = ("customers", "customer_search_keys", "customer_match_keys", "customer_contacts", "audit", "outbox")
+    with connect(postgresql_url) as book:
+        for kind, code in reference_data():
+            book.reference.add(kind, code, actor=ADMIN)
+        report = book.customers.import_rows(customers(1500, seed=5), actor=ADMIN, batch_size=300, workers=0)
+        assert report.rows_ok == 1500
+        with book.unit_of_work() as uow:
+            conn: sa.Connection = uow.connection  # type: ignore[attr-defined]
+            for table in grown:
+                pages, tuples, actual = conn.exec_driver_sql(
+                    "SELECT relpages, reltuples, pg_relation_size(oid) / current_setting('block_size')::int"
+                    " FROM pg_class WHERE oid = to_regclass(%s)",
+                    (table,),
+                ).one()
+                assert actual >= 16, table  # large enough to be looked after
+                assert tuples > 0, table
+                assert 2 * pages > actual, (table, pages, actual)
+            assert uow.customers.refresh_statistics() == []  # type: ignore[attr-defined]
+
+
+def test_refresh_statistics_leaves_sqlite_alone(tmp_path: Path) -> None:
+    with connect(f"sqlite:///{tmp_path / 'd.db'}") as book:
+        checked = _checked(book, 40)
+        with book.unit_of_work() as uow:
+            uow.customers.add_encoded([encode_new_customer(c) for c in checked])  # type: ignore[attr-defined]
+            assert uow.customers.refresh_statistics() == []  # type: ignore[attr-defined]
+            conn: sa.Connection = uow.connection  # type: ignore[attr-defined]
+            assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar() == 0

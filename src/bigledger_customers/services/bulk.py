@@ -375,6 +375,10 @@ class _Importer:
                 uow.rollback()
                 stored = 0
             else:
+                # planner statistics that lag far behind the table (PostgreSQL, see the SQL adapter)
+                refresh = getattr(uow.customers, "refresh_statistics", None)
+                if stored and refresh is not None:
+                    refresh()
                 uow.commit()
                 self.approvals.extend(requests)
         self.rows_seen += len(batch.rows)

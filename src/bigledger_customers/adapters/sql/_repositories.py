@@ -194,6 +194,22 @@ _FTS_TRIGGER = "customers_search_ai"
 _UTC = UtcDateTime()  # binds datetimes for the driver-level inserts as the column type would
 _SQLITE_DEFAULT_CACHE = -2000  # KiB
 _BULK_CACHE = -262_144  # KiB: 256 MiB
+#: The tables a bulk import grows, analyzed by :meth:`SqlCustomerRepository.refresh_statistics`.
+_BULK_TABLES = (
+    t.customers,
+    t.customer_search_keys,
+    t.customer_match_keys,
+    t.customer_contacts,
+    t.customer_tags,
+    t.audit,
+    t.outbox,
+)
+#: Those of ``names`` (quoted table names) holding at least twice the pages of their statistics
+#: (and 16 pages or more: the plan of a smaller table hardly matters).
+_STALE_STATISTICS = sa.text(
+    "SELECT n.name FROM unnest(CAST(:names AS text[])) AS n(name) JOIN pg_class AS c ON c.oid = to_regclass(n.name)"
+    " WHERE pg_relation_size(c.oid) >= 2 * current_setting('block_size')::bigint * greatest(c.relpages, 8)"
+)
 
 
 @contextmanager
@@ -391,6 +407,28 @@ class SqlCustomerRepository:
                 f"customer id {customer.id!r} already exists", code="duplicate_id", field="id", value=customer.id
             ) from None
         self._write_children(customer, replace=False)
+
+    def refresh_statistics(self) -> list[str]:
+        """PostgreSQL: ``ANALYZE`` each table a bulk import grows (:data:`_BULK_TABLES`) that now holds
+        at least twice the pages its planner statistics record; returns the tables analyzed. Other
+        engines: nothing (SQLite plans each statement afresh from its indexes).
+
+        Without it a server whose autovacuum is off, or has not caught up, keeps planning against an
+        empty table: psycopg prepares a statement after its fifth run, PostgreSQL then keeps a generic
+        plan made for "40 rows", and the import's per-batch look-up of taken codes became a sequential
+        scan whose cost grew with the table (0.03 s for the first batch, 2.1 s for the sixth, most of
+        the server's time). ``ANALYZE`` invalidates such plans. Doubling keeps it to a few runs per
+        import (each samples at most 30,000 rows); it sees the transaction's own new rows. A table the
+        database user may not analyze is skipped by PostgreSQL with a warning, not an error.
+        """
+        conn = self._conn()
+        if conn.dialect.name != "postgresql":
+            return []
+        names = [conn.dialect.identifier_preparer.format_table(table) for table in _BULK_TABLES]
+        stale = list(conn.execute(_STALE_STATISTICS, {"names": names}).scalars())
+        if stale:
+            conn.exec_driver_sql(f"ANALYZE {', '.join(stale)}")
+        return stale
 
     def existing_codes(self, keys: Iterable[str]) -> set[str]:
         """Which of the code keys (casefolded codes) are taken (bulk import's upsert check)."""
