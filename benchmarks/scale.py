@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -292,6 +293,73 @@ def raw_beside(engine: str, count: int) -> dict[str, Any]:
         _pg_database(name, drop_only=True)
 
 
+def raw_same_schema(url: str, count: int, batch: int = 5_000) -> dict[str, Any]:
+    """The bare driver's bulk insert of the library's own rows into the library's full schema.
+
+    ``url`` names a fresh database; the library migrates it. The generator's ``count`` rows are
+    validated and encoded batch by batch in this process by the import's own worker step
+    (``bulk._prepare``), untimed; what is timed is only the driver writing them: ``sqlite3``
+    ``executemany`` (the schema's FTS5 triggers fire per row, as for any plain insert) or psycopg
+    ``COPY``, one transaction per batch, into customers, search keys, contacts, tags and match keys
+    (not the audit entries and events the library adds). This is the issue's "raw driver into the
+    same schema": what indexes and text search cost by themselves, beside the narrower
+    ``raw_search_baseline.py`` table.
+    """
+    import sqlite3
+
+    import psycopg
+
+    from bigledger_customers import Actor, connect
+    from bigledger_customers.adapters.sql._repositories import _CHILD_COLUMNS, _time_binder
+    from bigledger_customers.services import bulk
+    from bigledger_customers.testing.generate import customers
+
+    with connect(url) as book:  # the full schema, migrated by the library
+        _setup(book)
+        admin = Actor(id="bench", roles={"admin"})
+        ctx = bulk._Importer(book.services, mode="commit_good_rows", actor=admin, workers=0).ctx
+        with book.unit_of_work(write=False) as uow:
+            dialect = uow.connection.dialect  # type: ignore[attr-defined]
+        now = book.services.clock.now()
+    bind = _time_binder(dialect)
+    sqlite = dialect.name == "sqlite"
+    conn: Any = (
+        sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        if sqlite
+        else psycopg.connect(PG_ADMIN.replace("dbname=postgres", f"dbname={url.rsplit('/', 1)[1]}"))
+    )
+    rows = enumerate(customers(count, seed=SEED), start=1)
+    seconds, stored = 0.0, 0
+    columns: list[str] = []
+    while chunk := [(n, data, f"raw{n:08d}") for n, data in itertools.islice(rows, batch)]:
+        encoded = [r[3] for r in bulk._prepare(chunk, now, ctx) if not isinstance(r, list) and r[3] is not None]
+        columns = columns or list(encoded[0][0])
+        values = [
+            tuple(bind(v) if isinstance(v, dt.datetime) else v for v in (e[0][c] for c in columns)) for e in encoded
+        ]
+        tables = [("customers", columns, values)]
+        tables += [
+            (name, list(cols), [x for e in encoded for x in e[1][name]]) for name, cols in _CHILD_COLUMNS.items()
+        ]
+        started = time.perf_counter()
+        if sqlite:
+            conn.execute("BEGIN")
+            for name, cols, values in tables:
+                marks = ", ".join("?" for _ in cols)
+                conn.executemany(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks})", values)  # noqa: S608
+            conn.execute("COMMIT")
+        else:
+            with conn.transaction(), conn.cursor() as cursor:
+                for name, cols, values in tables:
+                    with cursor.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as copy:
+                        for value in values:
+                            copy.write_row(value)
+        seconds += time.perf_counter() - started
+        stored += len(encoded)
+    conn.close()
+    return {"rows": stored, "insert_seconds": round(seconds, 2), "rows_per_s": round(stored / seconds)}
+
+
 def raw_baseline(engine: str, count: int, target: str | None) -> dict[str, Any]:
     """../shared/bench/raw_search_baseline.py on the same engine and count, as JSON."""
     args = [sys.executable, str(RAW_BASELINE), engine, str(count)]
@@ -390,7 +458,7 @@ def run_engine(
     return result
 
 
-def run_import(engine: str, count: int, *, workers: int | None = None) -> dict[str, Any]:
+def run_import(engine: str, count: int, *, workers: int | None = None, same_count: int | None = None) -> dict[str, Any]:
     """Import only (``--import-only``): the raw script first, then ``import_rows`` of the generator's
     ``count`` rows into a fresh database of the same engine, in the same run; the database is dropped.
     The figures are merged into ``scale-<engine>-<count>.json`` under ``import`` (search figures kept)."""
@@ -409,6 +477,17 @@ def run_import(engine: str, count: int, *, workers: int | None = None) -> dict[s
         raw = raw_baseline(engine, count, raw_target)
         if engine == "postgresql":
             _pg_database(f"{name}_raw", drop_only=True)
+        same: dict[str, Any] | None = None
+        if same_count != 0:
+            same_url = f"sqlite:///{tmp / 'same.db'}" if engine == "sqlite" else _pg_database(f"{name}_same")
+            try:
+                same = raw_same_schema(same_url, same_count or count)
+            finally:
+                if engine == "postgresql":
+                    _pg_database(f"{name}_same", drop_only=True)
+                else:
+                    for path in tmp.glob("same.db*"):
+                        path.unlink()
         with connect(url) as book:
             imported = time_import(book, count, workers=workers)
             with book.unit_of_work(write=False) as uow:
@@ -423,6 +502,9 @@ def run_import(engine: str, count: int, *, workers: int | None = None) -> dict[s
     raw_rate = raw.get("insert_rows_per_s") or raw.get("copy_rows_per_s")
     imported["raw_rows_per_s"] = raw_rate
     imported["ratio_to_raw"] = round(imported["rows_per_s"] / raw_rate, 2)
+    if same is not None:
+        imported["raw_same_schema"] = same
+        imported["ratio_to_raw_same_schema"] = round(imported["rows_per_s"] / same["rows_per_s"], 2)
     imported["load_avg"] = {"before": load_before, "after": os.getloadavg()}  # the machine is shared
     imported["run"] = machine()
     return imported
@@ -498,6 +580,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--raw-count", type=int, default=0, help="rows for the raw baseline beside --search-only")
     parser.add_argument("--import-only", action="store_true", help="time the import (and raw script) only")
+    parser.add_argument(
+        "--same-count",
+        type=int,
+        default=None,
+        help="rows for raw_same_schema beside --import-only (default: --count; 0 skips it)",
+    )
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     engines = args.engines.split(",")
@@ -531,7 +619,7 @@ def main(argv: list[str] | None = None) -> None:
         for engine in engines:
             path = RESULTS / f"scale-{engine}-{args.count}.json"
             result = json.loads(path.read_text()) if path.exists() else {"engine": engine, "count": args.count}
-            result["import"] = run_import(engine, args.count, workers=args.workers)
+            result["import"] = run_import(engine, args.count, workers=args.workers, same_count=args.same_count)
             path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
             print(json.dumps(result["import"], ensure_ascii=False), flush=True)
     elif not args.report and len(engines) > 1:  # one process per engine: RSS and caches of one engine only

@@ -113,6 +113,10 @@ _CJK_SUFFIXES: Final = (
     "公司",
 )
 _SUFFIX_RE: Final = re.compile(r"\b(?:" + "|".join(re.escape(s) for s in COMPANY_SUFFIXES) + r")\b")
+#: The forms of COMPANY_SUFFIXES as words: one or two each, every two-word form listed before the
+#: one-word forms (tests/test_import_fold.py holds :func:`_without_suffixes` to ``_SUFFIX_RE``).
+_SUFFIX_PAIRS: Final = frozenset(tuple(s.split()) for s in COMPANY_SUFFIXES if " " in s)
+_SUFFIX_WORDS: Final = frozenset(s for s in COMPANY_SUFFIXES if " " not in s)
 _PUNCT_RE: Final = re.compile(r"[^\w]+", re.UNICODE)
 _NOT_ASCII_ALNUM: Final = re.compile(r"[^0-9A-Za-z]+")
 _CJK_RE: Final = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -139,13 +143,30 @@ def normalise_name(name: str) -> str:
     'abc trading'
     """
     text = fold(name).strip()
-    for suffix in _CJK_SUFFIXES:
-        if text.endswith(suffix) and len(text) > len(suffix):
-            text = text[: -len(suffix)]
-            break
-    text = _plain(text)
-    stripped = " ".join(_SUFFIX_RE.sub(" ", text).split())
-    return " ".join(sorted(_join_initials((stripped or text).split())))
+    if text.endswith(_CJK_SUFFIXES):  # one check for the usual name that ends in none of them
+        for suffix in _CJK_SUFFIXES:
+            if text.endswith(suffix) and len(text) > len(suffix):
+                text = text[: -len(suffix)]
+                break
+    words = _plain(text).split()
+    return " ".join(sorted(_join_initials(_without_suffixes(words) or words)))
+
+
+def _without_suffixes(words: list[str]) -> list[str]:
+    """``_SUFFIX_RE.sub(" ", " ".join(words)).split()`` by word look-ups (a third of the time), for
+    words of ``\\w`` characters (as :func:`_plain` gives): the pattern's word boundaries fall between
+    words, and at each word it tries the two-word forms (listed first) before the one-word forms."""
+    out: list[str] = []
+    i, count = 0, len(words)
+    while i < count:
+        word = words[i]
+        if i + 1 < count and (word, words[i + 1]) in _SUFFIX_PAIRS:
+            i += 2
+            continue
+        if word not in _SUFFIX_WORDS:
+            out.append(word)
+        i += 1
+    return out
 
 
 def _join_initials(words: list[str]) -> list[str]:

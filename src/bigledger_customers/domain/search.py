@@ -92,7 +92,12 @@ def fold(text: str) -> str:
         # ASCII casefold() is lower(): the full path below returns exactly this (tested).
         return text.lower()
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    return unicodedata.normalize("NFC", folded.translate(_combining_table()))
+    # The combining characters of the Basic Multilingual Plane by one compiled character set (a
+    # bitmap: ~15x faster than the table on CJK text), those beyond it by the table, when any is there.
+    folded = _combining_bmp().sub("", folded)
+    if _BEYOND_BMP.search(folded) is not None:
+        folded = folded.translate(_combining_table())
+    return unicodedata.normalize("NFC", folded)
 
 
 def _fold_full(text: str) -> str:
@@ -113,6 +118,21 @@ def _combining_table() -> dict[int, None]:
     """``str.translate`` table deleting every combining character, built once per process on the
     first non-ASCII text (~10 ms)."""
     return {cp: None for cp in _COMBINING_RANGE if unicodedata.combining(chr(cp))}
+
+
+_BEYOND_BMP: Final = re.compile("[\U00010000-\U0010ffff]")
+
+
+@functools.cache
+def _combining_bmp() -> re.Pattern[str]:
+    """A pattern matching the combining characters of :func:`_combining_table` below U+10000."""
+    ranges: list[list[int]] = []
+    for cp in sorted(cp for cp in _combining_table() if cp < 0x10000):
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return re.compile("[" + "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in ranges) + "]+")
 
 
 class SortKey(enum.StrEnum):
@@ -341,12 +361,14 @@ def is_identifier(term: str) -> bool:
     return (
         len(term) >= IDENTIFIER_MIN_LENGTH
         and not term.startswith("+")
-        and sum(map(term.count, _DIGITS)) >= IDENTIFIER_MIN_DIGITS
+        and _ENOUGH_DIGITS.match(term) is not None
         and _ASCII_LOWER.search(term) is not None
     )
 
 
-_DIGITS: Final = "0123456789"
+#: Matches from the start of a text holding at least IDENTIFIER_MIN_DIGITS ASCII digits (possessive:
+#: no backtracking; one pass instead of a count per digit).
+_ENOUGH_DIGITS: Final = re.compile(f"(?:[^0-9]*+[0-9]){{{IDENTIFIER_MIN_DIGITS}}}")
 _ASCII_LOWER: Final = re.compile("[a-z]")
 
 
@@ -364,8 +386,10 @@ def search_keys(folded: str) -> frozenset[str]:
     """
     keys: set[str] = set()
     for word in folded.split():
-        if is_identifier(word):
+        if len(word) >= IDENTIFIER_MIN_LENGTH and is_identifier(word):  # most words are shorter: no call
             keys.add(word[:SEARCH_KEY_LENGTH])
+        if "+" not in word:
+            continue
         start = word.find("+")
         while start != -1:
             keys.add(word[start : start + SEARCH_KEY_LENGTH])
@@ -402,10 +426,14 @@ def search_grams(folded: str) -> str:
     >>> search_grams("深圳市 abc 深圳")
     '6df1x5733 5733x5e02'
     """
+    if folded.isascii():  # no character of ASCII text passes is_gram_char
+        return ""
     tokens: dict[str, None] = {}
     for run in _GRAM_RUNS.findall(folded):
-        for i in range(len(run) - 1):
-            tokens[gram_token(run[i : i + 2])] = None
+        # gram_token of each pair, with each character's hex spelled once
+        hexes = [f"{ord(ch):x}" for ch in run]
+        for i in range(len(hexes) - 1):
+            tokens[f"{hexes[i]}x{hexes[i + 1]}"] = None
     return " ".join(tokens)
 
 

@@ -89,6 +89,17 @@ _TOP: Final = "\U0010ffff"
 _SQLITE_TEXT = sa.table("customer_text", sa.column("rowid"), sa.column("customer_text"))
 _SQLITE_GRAMS = sa.table("customer_grams", sa.column("rowid"), sa.column("customer_grams"))
 _ROWID: sa.ColumnClause[Any] = sa.literal_column("customers.rowid")
+#: PostgreSQL: the expression of ix_customers_search_grams (0003_search), whose statistics give the
+#: planner the term's frequency: a page of a common term then costs a few index pages, not the whole
+#: index. Built once (with the parts below): they hold no values, and each search built them twice
+#: or three times (a tenth of ``_gram_halves``' CPU).
+_GRAM_ARRAY = sa.func.string_to_array(_c.search_grams, sa.literal_column("' '"))
+_TEXT_ARRAY = postgresql.ARRAY(sa.Text())
+_GRAM_SIZE = sa.func.octet_length(_c.search_grams)
+#: The two 0008_search partial indexes' predicates. The bound is a literal, not a parameter: the
+#: planner must see the predicates in the query.
+_GRAM_BOUND: sa.ColumnElement[int] = sa.literal_column(str(_SHORT_GRAMS), sa.Integer())
+_GRAM_PARTS = (_GRAM_SIZE <= _GRAM_BOUND, _GRAM_SIZE > _GRAM_BOUND)
 
 
 def _fts_phrase(term: str) -> str:
@@ -241,17 +252,12 @@ def _gram_halves(
     """The status's customers holding every token, from each 0008_search index (short bigram
     lists: index-only; long ones: the few others), at most ``limit`` of each, in name order when
     ``ordered`` (a page; a count takes them in any order)."""
-    # the expression of ix_customers_search_grams (0003_search), whose statistics give the planner
-    # the term's frequency: a page of a common term then costs a few index pages, not the whole index
-    array = sa.func.string_to_array(_c.search_grams, sa.literal_column("' '"))
-    wanted = array.op("@>")(sa.literal(list(tokens), postgresql.ARRAY(sa.Text())))
-    size = sa.func.octet_length(_c.search_grams)
-    # a literal, not a parameter: the planner must see the partial indexes' predicates in the query
-    bound: sa.ColumnElement[int] = sa.literal_column(str(_SHORT_GRAMS), sa.Integer())
+    wanted = _GRAM_ARRAY.op("@>")(sa.literal(list(tokens), _TEXT_ARRAY))
+    status = _c.status == str(query.status)
     direction = sa.desc if query.descending else sa.asc
     halves = []
-    for part in (size <= bound, size > bound):
-        where = [_c.status == str(query.status), part, wanted, *([keyset] if keyset is not None else [])]
+    for part in _GRAM_PARTS:
+        where = [status, part, wanted, *([keyset] if keyset is not None else [])]
         if ordered:
             half = sa.select(_c.id, _c.name_key.label("sort_value")).where(*where)
             half = half.order_by(direction(_c.name_key), direction(_c.id))
@@ -332,9 +338,8 @@ class _Candidates:
                     )
                 )
             if self.gram_tokens:
-                array = sa.func.string_to_array(_c.search_grams, sa.literal_column("' '"))
-                wanted = sa.literal(self.gram_tokens, postgresql.ARRAY(sa.Text()))
-                sources.append((_c.id, sa.select(_c.id).where(array.op("@>")(wanted))))
+                wanted = sa.literal(self.gram_tokens, _TEXT_ARRAY)
+                sources.append((_c.id, sa.select(_c.id).where(_GRAM_ARRAY.op("@>")(wanted))))
         return sources
 
     def best(self) -> tuple[sa.ColumnElement[Any], list[Any]] | None:
@@ -348,7 +353,8 @@ class _Candidates:
             for column, source in group():
                 if group == self._text_sources and self._surely_common(source):
                     continue
-                keys = list(self.conn.execute(source.limit(CANDIDATE_CAP + 1)).scalars())
+                # all(): one fetchall; iterating the result fetched the 401 keys of a common term one by one
+                keys = list(self.conn.execute(source.limit(CANDIDATE_CAP + 1)).scalars().all())
                 if len(keys) <= CANDIDATE_CAP and (best is None or len(keys) < len(best[1])):
                     best = (column, keys)
             if best is not None:
