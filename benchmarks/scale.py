@@ -18,6 +18,10 @@ What is timed:
   cursor), each through ``book.customers.search`` with its total count;
 - get by code and by id: ``book.customers.get``;
 - memory: peak RSS of a process holding ``count`` customers in the memory adapter.
+
+``--import-only`` also times :func:`raw_same_schema`, the bare driver writing the library's own rows
+into the library's own schema (``--same-count N`` rows; 0 skips it), so the import has two anchors:
+the narrow raw table and the same schema.
 """
 
 from __future__ import annotations
@@ -293,7 +297,7 @@ def raw_beside(engine: str, count: int) -> dict[str, Any]:
         _pg_database(name, drop_only=True)
 
 
-def raw_same_schema(url: str, count: int, batch: int = 5_000) -> dict[str, Any]:
+def raw_same_schema(url: str, count: int, batch: int = 5_000, *, start: int = 1) -> dict[str, Any]:
     """The bare driver's bulk insert of the library's own rows into the library's full schema.
 
     ``url`` names a fresh database; the library migrates it. The generator's ``count`` rows are
@@ -303,7 +307,8 @@ def raw_same_schema(url: str, count: int, batch: int = 5_000) -> dict[str, Any]:
     ``COPY``, one transaction per batch, into customers, search keys, contacts, tags and match keys
     (not the audit entries and events the library adds). This is the issue's "raw driver into the
     same schema": what indexes and text search cost by themselves, beside the narrower
-    ``raw_search_baseline.py`` table.
+    ``raw_search_baseline.py`` table. ``start`` numbers the rows (codes and ids) from there, so a
+    database that already holds rows can take more (``benchmarks/marginal.py``).
     """
     import sqlite3
 
@@ -328,7 +333,7 @@ def raw_same_schema(url: str, count: int, batch: int = 5_000) -> dict[str, Any]:
         if sqlite
         else psycopg.connect(PG_ADMIN.replace("dbname=postgres", f"dbname={url.rsplit('/', 1)[1]}"))
     )
-    rows = enumerate(customers(count, seed=SEED), start=1)
+    rows = enumerate(customers(count, seed=SEED, start=start), start=start)
     seconds, stored = 0.0, 0
     columns: list[str] = []
     while chunk := [(n, data, f"raw{n:08d}") for n, data in itertools.islice(rows, batch)]:

@@ -74,3 +74,18 @@ def test_the_same_schema_baseline_stores_what_the_import_stores(postgresql_url: 
         finally:
             if not url.startswith("sqlite"):
                 scale._pg_database("blc_same_smoke", drop_only=True)
+
+
+def test_marginal_adds_new_rows_in_turns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from benchmarks import marginal
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    with connect(url) as book:
+        scale._setup(book)
+    marginal.main([url, "--rows", "150", "--rounds", "1", "--start", "20001"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["ratio_of_medians"] > 0
+    with connect(url, create=False) as book, book.unit_of_work(write=False) as uow:
+        assert uow.customers.count() == 300  # the library's turn and the raw turn, each its own rows

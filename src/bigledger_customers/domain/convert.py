@@ -62,32 +62,48 @@ def _structure_date(value: Any, _: type) -> dt.date:
     raise ValidationError("expected an ISO 8601 date", code="invalid_date", value=value)
 
 
-def _structure_str(value: Any, _: type) -> str:
+# Text, whole numbers and booleans are taken as given, never coerced (cattrs' default calls the type:
+# str(5) == "5", bool("false") is True, int(1.5) == 1). A subclass value (a StrEnum member given for a
+# str) gives the plain value, as the call did; a subclass asked for (an enum mixing in str) is called.
+def _structure_str(value: Any, cl: type[str]) -> str:
+    if type(value) is cl:
+        return value
     if not isinstance(value, str):
         raise ValidationError("expected text", code="invalid_type", value=value)
-    return value
+    return cl(value)
 
 
-def _structure_int(value: Any, _: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+def _structure_int(value: Any, cl: type[int]) -> int:
+    if type(value) is cl:
+        return value
+    if type(value) is bool or not isinstance(value, int):
         raise ValidationError("expected a whole number", code="invalid_type", value=value)
-    return value
+    return cl(value)
 
 
 def _structure_bool(value: Any, _: type) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError("expected true or false", code="invalid_type", value=value)
-    return value
+    if type(value) is bool:
+        return value
+    raise ValidationError("expected true or false", code="invalid_type", value=value)
+
+
+def _structure_enum(value: Any, cl: type[enum.Enum]) -> enum.Enum:
+    """An enum member by its value: what cattrs did for a StrEnum or IntEnum before str and int had hooks."""
+    return cl(value)
 
 
 converter.register_structure_hook(Decimal, _structure_decimal)
 converter.register_structure_hook(Money, _structure_money)
 converter.register_structure_hook(dt.datetime, _structure_datetime)
 converter.register_structure_hook(dt.date, _structure_date)
-# Exact-type predicates: a bare register(str, ...) would also catch StrEnum subclasses.
-converter.register_structure_hook_func(lambda t: t is str, _structure_str)
-converter.register_structure_hook_func(lambda t: t is int, _structure_int)
-converter.register_structure_hook_func(lambda t: t is bool, _structure_bool)
+# cattrs dispatches str, int and float by class (functools.singledispatch) before any predicate hook,
+# so these hooks are registered by class too; a bool field finds bool's before int's. singledispatch
+# follows the MRO, where a StrEnum meets str (an IntEnum int) before Enum: hence their own hook.
+converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook(int, _structure_int)
+converter.register_structure_hook(bool, _structure_bool)
+converter.register_structure_hook(enum.StrEnum, _structure_enum)
+converter.register_structure_hook(enum.IntEnum, _structure_enum)
 converter.register_unstructure_hook(Decimal, str)
 converter.register_unstructure_hook(Money, lambda m: {"amount": str(m.amount), "currency": m.currency})
 

@@ -77,6 +77,9 @@ _PYTHON_TYPES: Final[Mapping[FieldType, Any]] = {
     FieldType.BOOLEAN: bool,
     FieldType.CHOICE: str,
 }
+#: A CSV cell is text: an integer custom value may come as its digits, a boolean one as "true" or "false"
+#: (as :func:`~bigledger_customers.services.bulk.flatten` writes it). Structuring then takes int and bool only.
+_BOOLEAN_TEXT: Final = {"true": True, "false": False}
 
 
 @attrs.frozen(kw_only=True)
@@ -114,6 +117,10 @@ class CustomFieldDefinition:
         field = f"custom_values.{self.name}"
         if value is None:
             return None
+        if isinstance(value, str) and self.type is FieldType.INTEGER and value.strip().removeprefix("-").isdecimal():
+            value = int(value)
+        elif isinstance(value, str) and self.type is FieldType.BOOLEAN:
+            value = _BOOLEAN_TEXT.get(value.strip().lower(), value)
         result = structure_as(value, _PYTHON_TYPES[self.type], field=field)
         if self.type is FieldType.CHOICE and result not in self.choices:
             raise ValidationError(

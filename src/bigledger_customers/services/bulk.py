@@ -117,8 +117,19 @@ DEFAULT_CSV_COLUMNS: Final = (
 _CREATE_ONLY: Final = frozenset({"code", "contacts", "addresses", "attachments"})
 _LIST_FIELDS: Final = frozenset({"tags", "roles", "lines"})
 _BOOL_FIELDS: Final = frozenset(
-    {"primary", "marketing_email", "marketing_sms", "is_default", "registration_approved", "ordering_enabled"}
+    {
+        "primary",
+        "marketing_email",
+        "marketing_sms",
+        "is_default",
+        "registration_approved",
+        "ordering_enabled",
+        "exempt",
+        "partial_allowed",
+    }
 )
+#: Whole-number columns (an attachment's size): structuring takes ints only, so the cell is parsed here.
+_INT_FIELDS: Final = frozenset({"size"})
 _TRUE: Final = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE: Final = frozenset({"false", "0", "no", "n", "f"})
 #: Rows handed to a worker process at a time.
@@ -634,7 +645,9 @@ def _cell(name: str, text: str) -> Any:
         return [part.strip() for part in text.split(";") if part.strip()]
     if name in _BOOL_FIELDS and text.strip().lower() in _TRUE | _FALSE:
         return text.strip().lower() in _TRUE
-    return text
+    if name in _INT_FIELDS and text.strip().removeprefix("-").isdecimal():
+        return int(text)
+    return text  # anything else stays text: a cell of the wrong kind is structuring's invalid_type
 
 
 def unflatten(columns: Mapping[str, str | None]) -> dict[str, Any]:
