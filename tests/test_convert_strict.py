@@ -299,3 +299,52 @@ def test_custom_values_of_the_wrong_kind_are_refused(kind: str, given: Any) -> N
     with pytest.raises(ValidationError) as caught:
         CustomFieldDefinition.new("f", kind).clean(given)
     assert (caught.value.code, caught.value.field) == ("invalid_type", "custom_values.f")
+
+
+_STORED = {
+    "id": "c1",
+    "code": "CUS-1",
+    "created_at": "2026-01-01T00:00:00+00:00",
+    "updated_at": "2026-01-01T00:00:00+00:00",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"tax": {"category": 5}}, "tax"),
+        ({"tax": {"certificate": 42}}, "tax"),
+        ({"bank_accounts": [{"bank": 7, "account_number": "51401234"}]}, "bank_accounts[0]"),
+        ({"bank_accounts": [{"bank": "Maybank", "account_number": 51401234}]}, "bank_accounts[0]"),
+        ({"bank_accounts": [{"bank": "Maybank", "account_number": "51401234", "holder": 5}]}, "bank_accounts[0]"),
+        ({"bank_accounts": [{"bank": "Maybank", "account_number": "51401234", "iban": 5}]}, "bank_accounts[0]"),
+        ({"bank_accounts": [{"bank": "Maybank", "account_number": "51401234", "swift": 12345678}]}, "bank_accounts[0]"),
+    ],
+)
+def test_text_fields_with_converters_refuse_other_kinds(changes: dict[str, Any], path: str) -> None:
+    """Fields cleaned by an attrs converter (tax.py) bypass the type hooks: they check the kind themselves."""
+    for load in (structure, load_stored):
+        with pytest.raises(ValidationError) as caught:
+            load({**_STORED, **changes}, Customer)
+        assert (caught.value.code, caught.value.field) == ("invalid_type", path)
+
+
+def test_text_fields_with_converters_still_clean_text() -> None:
+    customer = structure(
+        {
+            **_STORED,
+            "tax": {"category": " standard ", "certificate": ""},
+            "bank_accounts": [
+                {"bank": " Maybank ", "account_number": "5140-1234 5678", "holder": " ABC ", "swift": ""}
+            ],
+        },
+        Customer,
+    )
+    assert (customer.tax.category, customer.tax.certificate) == ("standard", None)
+    account = customer.bank_accounts[0]
+    assert (account.bank, account.account_number, account.holder, account.swift) == (
+        "Maybank",
+        "514012345678",
+        "ABC",
+        None,
+    )

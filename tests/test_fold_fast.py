@@ -15,15 +15,22 @@ from bigledger_customers.domain.duplicates import index_keys, match_record, norm
 from bigledger_customers.domain.search import _fold_full, fold, is_identifier
 
 ASCII = st.text(alphabet=st.characters(max_codepoint=127), max_size=60)
-#: ASCII mixed with accents, combining marks, full-width forms, ligatures, Greek, Turkish I, CJK.
-MIXED = st.text(
-    alphabet=st.one_of(
-        st.characters(max_codepoint=127),
-        st.sampled_from("\u0301\u0308\u0327\u00a0\u3000ÀéİıßΣσςﬁＡ１①ǅ深圳市前海科技有限公司한국"),
-        st.characters(),
-    ),
-    max_size=60,
-)
+
+
+def mixed_text(extra: str = "") -> st.SearchStrategy[str]:
+    """ASCII mixed with accents, combining marks, full-width forms, ligatures, Greek, Turkish I, CJK
+    (and ``extra``) and any character; tests/test_import_fold.py uses it too."""
+    return st.text(
+        alphabet=st.one_of(
+            st.characters(max_codepoint=127),
+            st.sampled_from("\u0301\u0308\u0327\u00a0\u3000ÀéİıßΣσςﬁＡ１①ǅ深圳市前海科技有限公司한국" + extra),
+            st.characters(),
+        ),
+        max_size=60,
+    )
+
+
+MIXED = mixed_text()
 
 
 @given(ASCII)

@@ -47,11 +47,24 @@ __all__ = [
 DEFAULT_RECEIVABLE_CATEGORY: Final = "trade_debtor"
 
 
-def _text(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
+def _as_text(value: Any, field: str) -> str:
+    """``value`` when it is text; anything else is refused, not coerced (``5`` is no account number)."""
+    if not isinstance(value, str):
+        raise ValidationError("expected text", code="invalid_type", field=field, value=value)
+    return value
+
+
+def _optional_text(value: str | None, field: str) -> str | None:
+    """An optional text field: stripped, empty as None."""
+    return None if value is None else _as_text(value, field).strip() or None
+
+
+def _tax_category(value: str | None) -> str | None:
+    return _optional_text(value, "tax.category")
+
+
+def _tax_certificate(value: str | None) -> str | None:
+    return _optional_text(value, "tax.certificate")
 
 
 @attrs.frozen(kw_only=True)
@@ -64,9 +77,9 @@ class TaxProfile:
     accounts (``trade_debtor`` by default; ``related_party``, ``staff``... are the host's codes).
     """
 
-    category: str | None = attrs.field(default=None, converter=_text)
+    category: str | None = attrs.field(default=None, converter=_tax_category)
     exempt: bool = False
-    certificate: str | None = attrs.field(default=None, converter=_text)
+    certificate: str | None = attrs.field(default=None, converter=_tax_certificate)
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     receivable_category: str = attrs.field(default=DEFAULT_RECEIVABLE_CATEGORY)
@@ -148,7 +161,7 @@ _SEPARATORS: Final = str.maketrans("", "", " -.")
 
 
 def _account_number(value: str) -> str:
-    cleaned = str(value).translate(_SEPARATORS).upper()
+    cleaned = _as_text(value, "bank_accounts.account_number").translate(_SEPARATORS).upper()
     if not cleaned.isalnum() or not 4 <= len(cleaned) <= 34:
         raise ValidationError(
             "an account number is 4-34 letters and digits (spaces and dashes are ignored)",
@@ -159,9 +172,9 @@ def _account_number(value: str) -> str:
 
 
 def _iban(value: str | None) -> str | None:
-    if value is None or not str(value).strip():
+    if value is None or not _as_text(value, "bank_accounts.iban").strip():
         return None
-    iban = str(value).translate(_SEPARATORS).upper()
+    iban = value.translate(_SEPARATORS).upper()
     valid = iban.isascii() and iban.isalnum() and 15 <= len(iban) <= 34 and iban[:2].isalpha() and iban[2:4].isdigit()
     # ISO 13616: move the first four characters to the end, letters to numbers (A=10), mod 97 is 1.
     if not valid or int("".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])) % 97 != 1:
@@ -170,9 +183,9 @@ def _iban(value: str | None) -> str | None:
 
 
 def _swift(value: str | None) -> str | None:
-    if value is None or not str(value).strip():
+    if value is None or not _as_text(value, "bank_accounts.swift").strip():
         return None
-    code = str(value).strip().upper()
+    code = value.strip().upper()
     if len(code) not in (8, 11) or not code.isascii() or not code.isalnum() or not code[:4].isalpha():
         raise ValidationError(
             "a SWIFT/BIC code is 8 or 11 characters", code="invalid_swift", field="bank_accounts.swift"
@@ -185,11 +198,11 @@ def _currency(value: str | None) -> str | None:
 
 
 def _strip(value: str) -> str:
-    return str(value).strip()
+    return _as_text(value, "bank_accounts.holder").strip()
 
 
 def _required(value: str) -> str:
-    text = str(value).strip()
+    text = _as_text(value, "bank_accounts.bank").strip()
     if not text:
         raise ValidationError("give the bank's name or code", code="required", field="bank_accounts.bank")
     return text
