@@ -20,25 +20,18 @@ import argparse
 import json
 import os
 import statistics
-import time
 
-from benchmarks.scale import SEED, _setup, machine, raw_same_schema
+from benchmarks.scale import machine, raw_same_schema, time_import
 
 
 def library_turn(url: str, rows: int, start: int) -> float:
     """Rows per second of ``import_rows`` of ``rows`` generated customers numbered from ``start``."""
-    from bigledger_customers import Actor, connect
-    from bigledger_customers.testing.generate import customers
+    from bigledger_customers import connect
 
     with connect(url, create=False) as book:
-        _setup(book)
-        started = time.perf_counter()
-        report = book.customers.import_rows(
-            customers(rows, seed=SEED, start=start), actor=Actor(id="bench", roles={"admin"})
-        )
-        seconds = time.perf_counter() - started
-    assert report.rows_ok == rows, report.errors[:3]
-    return rows / seconds
+        result = time_import(book, rows, start=start)
+    assert result["rows_ok"] == rows, result
+    return float(result["rows_per_s"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -75,15 +75,15 @@ def _setup(book: Any) -> None:
             book.reference.add(kind, code, actor=admin)
 
 
-def time_import(book: Any, count: int, *, workers: int | None = None) -> dict[str, Any]:
-    """Import the generator's ``count`` rows; seconds and rows per second."""
+def time_import(book: Any, count: int, *, workers: int | None = None, start: int = 1) -> dict[str, Any]:
+    """Import the generator's ``count`` rows (numbered from ``start``); seconds and rows per second."""
     from bigledger_customers import Actor
     from bigledger_customers.testing.generate import customers
 
     _setup(book)
     started = time.perf_counter()
     admin = Actor(id="bench", roles={"admin"})
-    report = book.customers.import_rows(customers(count, seed=SEED), actor=admin, workers=workers)
+    report = book.customers.import_rows(customers(count, seed=SEED, start=start), actor=admin, workers=workers)
     seconds = time.perf_counter() - started
     return {
         "rows": count,

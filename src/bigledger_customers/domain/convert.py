@@ -88,8 +88,12 @@ def _structure_bool(value: Any, _: type) -> bool:
 
 
 def _structure_enum(value: Any, cl: type[enum.Enum]) -> enum.Enum:
-    """An enum member by its value: what cattrs did for a StrEnum or IntEnum before str and int had hooks."""
-    return cl(value)
+    """An enum member by its value: what cattrs did for a StrEnum or IntEnum before str and int had hooks
+    (``cl(value)``), with Enum's own first step (its value map) taken without the calls around it."""
+    try:
+        return cl._value2member_map_[value]
+    except (KeyError, TypeError):  # not a value, or unhashable: the call says why
+        return cl(value)
 
 
 converter.register_structure_hook(Decimal, _structure_decimal)
@@ -243,11 +247,6 @@ def _stored_converter() -> cattrs.Converter:
         hook = fast.get_structure_hook(element)
         return lambda value, _: frozenset([hook(e, element) for e in value])
 
-    def member(value: Any, t: type[enum.Enum]) -> Any:
-        # Enum's own first step (EnumType.__call__ -> Enum.__new__) without the two calls around it
-        return t._value2member_map_.get(value) or t(value)
-
-    fast.register_structure_hook(enum.StrEnum, member)  # a StrEnum would otherwise dispatch as a str
     fast.register_structure_hook_factory(_is_optional_type, optional)
     fast.register_structure_hook_factory(_is_homogeneous_tuple, lambda t: homogenous_tuple_structure_factory(t, fast))
     fast.register_structure_hook_factory(is_frozenset, frozen_set)
